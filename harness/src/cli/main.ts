@@ -1,0 +1,43 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { reportFailure } from './output.ts';
+import { registerDoctor } from './doctor.ts';
+import { registerDown } from './down.ts';
+import { registerImages } from './images.ts';
+import { registerNetwork } from './network.ts';
+import { registerSetup } from './setup.ts';
+
+function packageVersion(): string {
+  const url = new URL('../../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('sztp-lab')
+    .description('Lab simulator and end-to-end test harness for Secure Zero Touch Provisioning')
+    .version(packageVersion(), '-V, --version')
+    .showHelpAfterError()
+    .exitOverride();
+  for (const register of [
+    registerDoctor,
+    registerSetup,
+    registerImages,
+    registerNetwork,
+    registerDown,
+  ]) {
+    register(program);
+  }
+  return program;
+}
+
+/** Runs the CLI and gives its exit status; commands set process.exitCode for their verdicts. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    return reportFailure(error, argv.includes('--json'));
+  }
+}
