@@ -1,0 +1,10 @@
+/** Labels every lab object carries, so that cleanup after a crash can find it. */
+export const LABEL_LAB = 'sztp-lab.lab';
+export const LABEL_NODE = 'sztp-lab.node';
+export const LABEL_RUN = 'sztp-lab.run';
+/** On images: the hash of the image's inputs, to skip builds that would change nothing. */
+export const LABEL_INPUT_HASH = 'sztp-lab.input-hash';
+
+export function labLabels(lab: string, node: string, run: string): Record<string, string> {
+  return { [LABEL_LAB]: lab, [LABEL_NODE]: node, [LABEL_RUN]: run };
+}
