@@ -107,7 +107,7 @@ test('an independent encoder (Python struct) agrees on every vector and the long
       t.pass();
       return;
     }
-    const [v4, v6] = out.trim().split(' ');
+    const [v4 = '', v6 = ''] = out.trim().split(' ');
     t.is(encodeV4Options(uris).wire.toString('hex'), v4, uris.join(' '));
     t.is(encodeV6Option(uris).wire.toString('hex'), v6, uris.join(' '));
   }
