@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { reportFailure } from './output.ts';
+import { registerDhcpOption } from './dhcp-option.ts';
 import { registerDoctor } from './doctor.ts';
 import { registerDown } from './down.ts';
 import { registerImages } from './images.ts';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
     registerImages,
     registerNetwork,
     registerDown,
+    registerDhcpOption,
   ]) {
     register(program);
   }
