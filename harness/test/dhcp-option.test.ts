@@ -18,6 +18,7 @@ const ONE = 'https://sztp1.example.com';
 const TWO = 'https://[2001:db8::1]:8443';
 const ONE_HEX = '001968747470733a2f2f737a7470312e6578616d706c652e636f6d';
 const TWO_HEX = '001a68747470733a2f2f5b323030313a6462383a3a315d3a38343433';
+const JEREMYCOHOE = '00:15:68:74:74:70:73:3a:2f:2f:31:30:2e:31:2e:31:2e:33:3a:38:30:38:30';
 const EIGHT = Array.from(
   { length: 8 },
   (_, i) => `https://bootstrap-${String(i).padStart(2, '0')}.example.net:8443`,
@@ -35,7 +36,7 @@ const vectors: { name: string; uris: string[]; v4: string; v6?: string }[] = [
   {
     name: 'jeremycohoe/sztp tests/test_encode_sztp_url.py',
     uris: ['https://10.1.1.3:8080'],
-    v4: `8f17${'00:15:68:74:74:70:73:3a:2f:2f:31:30:2e:31:2e:31:2e:33:3a:38:30:38:30'.replaceAll(':', '')}`,
+    v4: `8f17${JEREMYCOHOE.replaceAll(':', '')}`,
   },
   {
     name: 'vendor document example',
@@ -274,7 +275,7 @@ test('lenient decoding splits text on whitespace and commas and still skips http
   );
 });
 
-test('lenient decoding repairs a framed entry with a path, and keeps conformant lists as they are', (t) => {
+test('lenient decoding repairs a framed entry with a path, keeps conformant lists', (t) => {
   const repaired = decodeBootstrapServerList(rawList('https://a.example/x'), { mode: 'lenient' });
   t.deepEqual(repaired.uris, ['https://a.example']);
   const clean = decodeBootstrapServerList(rawList(ONE, TWO), { mode: 'lenient' });
@@ -360,4 +361,9 @@ test('output formats', (t) => {
     ['8fff', '8f39'],
   );
   t.throws(() => formatOption(long, 'kea', true), { message: /--tlv does not apply/ });
+});
+
+test('a bare-payload decode of a whole option points at --with-header', (t) => {
+  t.throws(() => decodeV4Option(encodeV4Options([ONE]).wire), { message: /--with-header/ });
+  t.throws(() => decodeV6Option(encodeV6Option([ONE]).wire), { message: /--with-header/ });
 });

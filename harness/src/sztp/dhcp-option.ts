@@ -133,13 +133,13 @@ export interface OptionDecodeOptions extends DecodeOptions {
 
 /** Decodes option 143 from a bare payload or, with `withHeader`, from its on-wire instances. */
 export function decodeV4Option(bytes: Uint8Array, options: OptionDecodeOptions = {}): DecodeResult {
-  const payload = options.withHeader ? joinV4Instances(bytes) : Buffer.from(bytes);
-  return decodeBootstrapServerList(payload, options);
+  if (options.withHeader) return decodeBootstrapServerList(joinV4Instances(bytes), options);
+  return withHeaderHint(bytes, [OPTION_V4_SZTP_REDIRECT], options);
 }
 
 /** Decodes option 136 from a bare payload or, with `withHeader`, from the on-wire option. */
 export function decodeV6Option(bytes: Uint8Array, options: OptionDecodeOptions = {}): DecodeResult {
-  if (!options.withHeader) return decodeBootstrapServerList(Buffer.from(bytes), options);
+  if (!options.withHeader) return withHeaderHint(bytes, [0, OPTION_V6_SZTP_REDIRECT], options);
   const buffer = Buffer.from(bytes);
   if (buffer.length < 4) {
     throw new LabError('DHCP_OPTION_INVALID', 'A DHCPv6 option header needs 4 octets');
@@ -159,4 +159,19 @@ export function decodeV6Option(bytes: Uint8Array, options: OptionDecodeOptions =
     );
   }
   return decodeBootstrapServerList(buffer.subarray(4), options);
+}
+
+/** Decodes a bare payload; if that fails and it starts like an option header, says so. */
+function withHeaderHint(bytes: Uint8Array, header: number[], options: DecodeOptions): DecodeResult {
+  try {
+    return decodeBootstrapServerList(bytes, options);
+  } catch (error) {
+    const looksLikeHeader = header.every((octet, index) => bytes[index] === octet);
+    if (!(error instanceof LabError) || !looksLikeHeader) throw error;
+    throw new LabError(
+      error.code,
+      `${error.message} (the input starts like an option header: decode it with --with-header)`,
+      { cause: error, ...(error.details ? { details: error.details } : {}) },
+    );
+  }
 }
