@@ -13,7 +13,7 @@ import { colonHex } from './hex-text.ts';
  * - Kea (since 2.1.6, "Support for Long Options" in the ARM): options longer than 255 octets are
  *   accepted in the configuration and `LibDHCP::splitOptions4()` splits them on send; received
  *   split options are joined. With `"csv-format": false` the `data` is a hex string; Kea also
- *   takes a `0x` prefix, colons or spaces there, but plain hex is the form its ARM shows.
+ *   takes a `0x` prefix, colons or spaces there, so plain hex needs no escaping either way.
  * The `hex` and `colon` formats with `tlv` print the on-wire instances instead, one a line.
  */
 
