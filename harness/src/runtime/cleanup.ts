@@ -1,0 +1,56 @@
+import type Docker from 'dockerode';
+import { dockerClient } from './docker.ts';
+import { type RemovedRule, removeRules } from './firewall.ts';
+import { LABEL_LAB } from './labels.ts';
+
+export interface CleanupReport {
+  containers: string[];
+  networks: string[];
+  rules: RemovedRule[];
+}
+
+/**
+ * Removes every container and network labelled as belonging to a lab (one lab, or all of
+ * them), and the firewall rules of their bridges. Works from labels and live rule sets alone,
+ * so it also clears what a crashed run left behind.
+ */
+export async function removeLabs(
+  lab?: string,
+  docker: Docker = dockerClient(),
+): Promise<CleanupReport> {
+  const filter = { label: [lab === undefined ? LABEL_LAB : `${LABEL_LAB}=${lab}`] };
+  const report: CleanupReport = { containers: [], networks: [], rules: [] };
+  const containers = await docker.listContainers({ all: true, filters: filter });
+  await Promise.all(
+    containers.map(async (info) => {
+      try {
+        await docker.getContainer(info.Id).remove({ force: true, v: true });
+        report.containers.push(info.Names[0]?.replace(/^\//, '') ?? info.Id);
+      } catch (error) {
+        if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+      }
+    }),
+  );
+  const networks = await docker.listNetworks({ filters: filter });
+  for (const info of networks) {
+    const bridge = info.Options?.['com.docker.network.bridge.name'];
+    try {
+      await docker.getNetwork(info.Id).remove();
+      report.networks.push(info.Name);
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+    }
+    if (bridge) report.rules.push(...(await removeRules(bridge)));
+  }
+  // Rules whose network is already gone (a crash between the two steps) are found by comment.
+  if (lab === undefined) report.rules.push(...(await removeRules()));
+  return report;
+}
+
+/** Counts what is left of labs: for tests that prove a teardown was complete. */
+export async function remainingLabObjects(lab?: string, docker: Docker = dockerClient()) {
+  const filter = { label: [lab === undefined ? LABEL_LAB : `${LABEL_LAB}=${lab}`] };
+  const containers = await docker.listContainers({ all: true, filters: filter });
+  const networks = await docker.listNetworks({ filters: filter });
+  return { containers: containers.length, networks: networks.length };
+}
