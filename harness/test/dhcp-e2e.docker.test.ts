@@ -68,3 +68,27 @@ for (const server of ['kea', 'isc'] as DhcpServerKind[]) {
     );
   }
 }
+
+// 8 URIs of 37 characters make a 312-octet list: more than one DHCPv4 option may carry, so
+// the server must split it (RFC 3396) and dhclient must join the instances again.
+const LONG_LIST = Array.from(
+  { length: 8 },
+  (_, i) => `https://bootstrap-${String(i).padStart(2, '0')}.example.net:8443`,
+);
+
+for (const server of ['kea', 'isc'] as DhcpServerKind[]) {
+  test.serial(
+    `docker: ${server} splits a 312-octet option 143 and dhclient joins it (RFC 3396)`,
+    async (t) => {
+      const payload = encodeBootstrapServerList(LONG_LIST);
+      t.is(payload.length, 312);
+      const exchange = await dhcpExchange(server, 4, payload);
+      t.not(
+        exchange.optionText,
+        '',
+        `no SZTP option reached the client; server log:\n${exchange.serverLog}`,
+      );
+      t.deepEqual(decodeBootstrapServerList(parseHexText(exchange.optionText)).uris, LONG_LIST);
+    },
+  );
+}
