@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { reportFailure } from './output.ts';
 import { registerDhcpOption } from './dhcp-option.ts';
 import { registerDoctor } from './doctor.ts';
 import { registerDown } from './down.ts';
 import { registerImages } from './images.ts';
 import { registerNetwork } from './network.ts';
+import { reportFailure } from './output.ts';
 import { registerSetup } from './setup.ts';
 
 function packageVersion(): string {

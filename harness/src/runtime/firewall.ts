@@ -49,8 +49,26 @@ function rulesFor(bridge: string, ipv6: boolean): Rule[] {
         chain: 'FORWARD',
         spec: ['!', '-i', bridge, '-o', bridge, ...comment, '-j', 'DROP'],
       },
-      // The host itself is not a lab node either: no IPv6 from the lab to the host's own stack.
-      { tool: 'ip6tables', chain: 'INPUT', spec: ['-i', bridge, ...comment, '-j', 'DROP'] },
+      // The host is not a lab node either: no connection from the lab to the host's own IPv6
+      // stack. Replies to connections the harness opens, and neighbour discovery, still pass.
+      {
+        tool: 'ip6tables',
+        chain: 'INPUT',
+        spec: [
+          '-i',
+          bridge,
+          '!',
+          '-p',
+          'ipv6-icmp',
+          '-m',
+          'conntrack',
+          '--ctstate',
+          'NEW',
+          ...comment,
+          '-j',
+          'DROP',
+        ],
+      },
     );
   }
   return rules;
