@@ -1,0 +1,116 @@
+/**
+ * bench:lab — how long the lab runtime takes to create a lab network (with its firewall rules)
+ * and start one container of every role image on it, beside plain parallel `docker run` of
+ * the same images on Docker's default bridge network. Both start the images with the same
+ * idle command, so the figures compare orchestration, not the servers' own start-up.
+ * Prints a table, or one JSON object with --json. Bounded: a few rounds, everything removed.
+ */
+import { randomBytes } from 'node:crypto';
+import { run } from '../src/common/exec.ts';
+import { removeLabs } from '../src/runtime/cleanup.ts';
+import { startNode } from '../src/runtime/containers.ts';
+import { buildImages, IMAGE_NAMES, imageTag } from '../src/runtime/images.ts';
+import { createLabNetwork } from '../src/runtime/networks.ts';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROLES = IMAGE_NAMES.filter((name) => name !== 'base');
+const json = process.argv.includes('--json');
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+const networkMs: number[] = [];
+
+async function labRound(): Promise<number> {
+  const id = randomBytes(4).toString('hex');
+  const lab = `bench-${id}`;
+  const started = performance.now();
+  const network = await createLabNetwork({ lab, name: 'lan', run: id, ipv6: process.env.BENCH_IPV6 !== '0' });
+  networkMs.push(performance.now() - started);
+  await Promise.all(
+    ROLES.map((role) =>
+      startNode({
+        lab,
+        node: role,
+        run: id,
+        image: imageTag(role),
+        network: { name: network.name },
+        entrypoint: ['sleep'],
+        cmd: ['infinity'],
+      }),
+    ),
+  );
+  const elapsed = performance.now() - started;
+  await removeLabs(lab);
+  return elapsed;
+}
+
+async function plainRound(): Promise<number> {
+  const id = randomBytes(4).toString('hex');
+  const label = `sztp-lab.bench=${id}`;
+  const started = performance.now();
+  await Promise.all(
+    ROLES.map((role) =>
+      run('docker', [
+        'run',
+        '-d',
+        '--init',
+        '--label',
+        label,
+        '--network',
+        'none',
+        '--entrypoint',
+        'sleep',
+        imageTag(role),
+        'infinity',
+      ]),
+    ),
+  );
+  const elapsed = performance.now() - started;
+  const ids = (await run('docker', ['ps', '-aq', '--filter', `label=${label}`])).stdout
+    .split('\n')
+    .filter(Boolean);
+  if (ids.length) await run('docker', ['rm', '-f', ...ids]);
+  return elapsed;
+}
+
+async function main(): Promise<void> {
+  await buildImages({});
+  const lab: number[] = [];
+  const plain: number[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    plain.push(await plainRound());
+    lab.push(await labRound());
+    if (!json)
+      process.stderr.write(
+        `round ${round}/${ROUNDS}: lab ${lab.at(-1)?.toFixed(0)} ms, docker run ${plain.at(-1)?.toFixed(0)} ms\n`,
+      );
+  }
+  const result = {
+    containers: ROLES.length,
+    rounds: ROUNDS,
+    labNetworkAndStartMs: Math.round(median(lab)),
+    plainDockerRunMs: Math.round(median(plain)),
+    ratio: Number((median(lab) / median(plain)).toFixed(2)),
+    networkWithRulesMs: Math.round(median(networkMs)),
+  };
+  if (json) {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  } else {
+    process.stdout.write(
+      [
+        `role containers started:            ${result.containers} (median of ${ROUNDS} rounds)`,
+        `lab network + start (sztp-lab):     ${result.labNetworkAndStartMs} ms`,
+        `  of which network + firewall:      ${result.networkWithRulesMs} ms`,
+        `plain parallel docker run:          ${result.plainDockerRunMs} ms`,
+        `ratio (lab / plain):                ${result.ratio}`,
+        '',
+      ].join('\n'),
+    );
+  }
+}
+
+await main();
