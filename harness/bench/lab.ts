@@ -28,7 +28,12 @@ async function labRound(): Promise<number> {
   const id = randomBytes(4).toString('hex');
   const lab = `bench-${id}`;
   const started = performance.now();
-  const network = await createLabNetwork({ lab, name: 'lan', run: id, ipv6: process.env.BENCH_IPV6 !== '0' });
+  const network = await createLabNetwork({
+    lab,
+    name: 'lan',
+    run: id,
+    ipv6: process.env.BENCH_IPV6 !== '0',
+  });
   networkMs.push(performance.now() - started);
   await Promise.all(
     ROLES.map((role) =>

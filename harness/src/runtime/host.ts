@@ -55,7 +55,9 @@ export async function missingPackages(
 ): Promise<string[]> {
   const missing: string[] = [];
   for (const name of packages) {
-    const result = await run('dpkg-query', ['-W', '-f', '${Status}', name], { allowFailure: true });
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own field syntax
+    const format = '${Status}';
+    const result = await run('dpkg-query', ['-W', '-f', format, name], { allowFailure: true });
     if (!result.stdout.includes('install ok installed')) missing.push(name);
   }
   return missing;
