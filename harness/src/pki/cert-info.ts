@@ -1,0 +1,118 @@
+import { X509Certificate } from 'node:crypto';
+import {
+  bytesOf,
+  children,
+  contentOf,
+  ctx,
+  DerError,
+  decodeOid,
+  decodeTime,
+  expectTag,
+  parseDer,
+  Tag,
+  type Tlv,
+} from './der.ts';
+import { Oid } from './oids.ts';
+
+/** The parts of an X.509 certificate the CMS code and the path validator need. */
+export interface CertInfo {
+  der: Uint8Array;
+  /** node:crypto view, for its native signature check and public key. */
+  x509: X509Certificate;
+  serial: Tlv;
+  issuer: Tlv;
+  subject: Tlv;
+  notBefore: Date;
+  notAfter: Date;
+  spki: Uint8Array;
+  /** Extension values (the OCTET STRING contents) by OID. */
+  extensions: Map<string, { critical: boolean; value: Uint8Array }>;
+}
+
+/** Parses a DER certificate; a DerError names the field that broke. */
+export function parseCertificate(der: Uint8Array, where = 'certificate'): CertInfo {
+  const cert = expectTag(parseDer(der, where), Tag.SEQUENCE, where);
+  const [tbs] = children(cert, where);
+  const fields = children(expectTag(tbs, Tag.SEQUENCE, `${where} tbsCertificate`), where);
+  let i = fields[0]?.tag === ctx(0) ? 1 : 0;
+  const serial = expectTag(fields[i++], Tag.INTEGER, `${where} serialNumber`);
+  i++; // signature algorithm, repeated outside the TBS and checked by node:crypto
+  const issuer = expectTag(fields[i++], Tag.SEQUENCE, `${where} issuer`);
+  const validity = children(expectTag(fields[i++], Tag.SEQUENCE, `${where} validity`), where);
+  const subject = expectTag(fields[i++], Tag.SEQUENCE, `${where} subject`);
+  const spki = expectTag(fields[i++], Tag.SEQUENCE, `${where} subjectPublicKeyInfo`);
+  const extensions = new Map<string, { critical: boolean; value: Uint8Array }>();
+  for (const field of fields.slice(i)) {
+    if (field.tag !== ctx(3)) continue;
+    const [list] = children(field, `${where} extensions`);
+    for (const ext of children(expectTag(list, Tag.SEQUENCE, `${where} extensions`), where)) {
+      const parts = children(ext, `${where} extension`);
+      const id = decodeOid(parts[0] as Tlv, `${where} extension id`);
+      const critical =
+        parts.length === 3 && parts[1]?.tag === Tag.BOOLEAN && contentOf(parts[1])[0] !== 0;
+      const value = expectTag(parts[parts.length - 1], Tag.OCTET_STRING, `${where} ${id}`);
+      extensions.set(id, { critical, value: contentOf(value) });
+    }
+  }
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(der);
+  } catch (error) {
+    throw new DerError(where, `not a certificate (${(error as Error).message})`);
+  }
+  return {
+    der,
+    x509,
+    serial,
+    issuer,
+    subject,
+    notBefore: decodeTime(validity[0] as Tlv, `${where} notBefore`),
+    notAfter: decodeTime(validity[1] as Tlv, `${where} notAfter`),
+    spki: bytesOf(spki),
+    extensions,
+  };
+}
+
+/** Basic constraints: whether the certificate is a CA, and its path length limit. */
+export function basicConstraints(info: CertInfo): { ca: boolean; pathLength?: number } {
+  const ext = info.extensions.get(Oid.basicConstraints);
+  if (!ext) return { ca: false };
+  const seq = parseDer(ext.value, 'basicConstraints');
+  const parts = children(seq, 'basicConstraints');
+  const ca = parts[0]?.tag === Tag.BOOLEAN && contentOf(parts[0])[0] !== 0;
+  const lenTlv = parts.find((part) => part.tag === Tag.INTEGER);
+  return lenTlv ? { ca, pathLength: contentOf(lenTlv).reduce((n, b) => n * 256 + b, 0) } : { ca };
+}
+
+/** Key usage bits (bit 0 = digitalSignature ... bit 8 = decipherOnly), or undefined when absent. */
+export function keyUsageBits(info: CertInfo): Set<number> | undefined {
+  const ext = info.extensions.get(Oid.keyUsage);
+  if (!ext) return undefined;
+  const bits = contentOf(expectTag(parseDer(ext.value, 'keyUsage'), Tag.BIT_STRING, 'keyUsage'));
+  const set = new Set<number>();
+  for (let byte = 1; byte < bits.length; byte++) {
+    for (let bit = 0; bit < 8; bit++) {
+      if (((bits[byte] as number) >> (7 - bit)) & 1) set.add((byte - 1) * 8 + bit);
+    }
+  }
+  return set;
+}
+
+export const KeyUsageBit = { digitalSignature: 0, keyCertSign: 5 } as const;
+
+/** The keyIdentifier of the authority key identifier extension, if any. */
+export function authorityKeyId(info: CertInfo): Uint8Array | undefined {
+  const ext = info.extensions.get(Oid.authorityKeyId);
+  if (!ext) return undefined;
+  const seq = parseDer(ext.value, 'authorityKeyIdentifier');
+  const keyId = children(seq, 'authorityKeyIdentifier').find((part) => part.tag === 0x80);
+  return keyId ? contentOf(keyId) : undefined;
+}
+
+/** The subject key identifier extension value, if any. */
+export function subjectKeyId(info: CertInfo): Uint8Array | undefined {
+  const ext = info.extensions.get(Oid.subjectKeyId);
+  return ext
+    ? contentOf(expectTag(parseDer(ext.value, 'subjectKeyIdentifier'), Tag.OCTET_STRING, 'SKI'))
+    : undefined;
+}

@@ -1,0 +1,77 @@
+import { basicConstraints, type CertInfo, KeyUsageBit, keyUsageBits } from './cert-info.ts';
+import { bytesOf, equalBytes } from './der.ts';
+
+/** Inputs of a path validation: one trust anchor, untrusted intermediates, optional clock. */
+export interface PathInput {
+  leaf: CertInfo;
+  intermediates: CertInfo[];
+  anchor: CertInfo;
+  /** Absent: no validity-period checks (clockless device profile). */
+  now?: Date;
+  maxDepth?: number;
+}
+
+function subjectOf(cert: CertInfo): string {
+  return cert.x509.subject.replaceAll('\n', ', ');
+}
+
+function timeProblem(cert: CertInfo, now: Date | undefined): string | undefined {
+  if (!now) return undefined;
+  if (now < cert.notBefore) {
+    return `"${subjectOf(cert)}" is not valid before ${cert.notBefore.toISOString()}`;
+  }
+  if (now > cert.notAfter) return `"${subjectOf(cert)}" expired ${cert.notAfter.toISOString()}`;
+  return undefined;
+}
+
+function caProblem(cert: CertInfo, below: number): string | undefined {
+  const bc = basicConstraints(cert);
+  if (!bc.ca) return `"${subjectOf(cert)}" issued a certificate but is not a CA`;
+  const usage = keyUsageBits(cert);
+  if (usage && !usage.has(KeyUsageBit.keyCertSign)) {
+    return `"${subjectOf(cert)}" has no keyCertSign key usage`;
+  }
+  if (bc.pathLength !== undefined && below > bc.pathLength) {
+    return `"${subjectOf(cert)}" allows ${bc.pathLength} intermediates below it, path has ${below}`;
+  }
+  return undefined;
+}
+
+function issued(child: CertInfo, parent: CertInfo): boolean {
+  return (
+    equalBytes(bytesOf(child.issuer), bytesOf(parent.subject)) &&
+    child.x509.verify(parent.x509.publicKey)
+  );
+}
+
+/**
+ * Validates leaf -> intermediates -> anchor, with the anchor as the only trusted certificate
+ * (a leaf equal to the anchor is trusted as is). Returns undefined on success, else a sentence
+ * naming the certificate and the check that failed.
+ */
+export function validatePath(input: PathInput): string | undefined {
+  const { anchor, now } = input;
+  const maxDepth = input.maxDepth ?? 8;
+  let current = input.leaf;
+  const problem = timeProblem(current, now);
+  if (problem) return problem;
+  if (equalBytes(current.der, anchor.der)) return undefined;
+  const used: CertInfo[] = [];
+  for (let depth = 0; depth <= maxDepth; depth++) {
+    if (issued(current, anchor)) {
+      return caProblem(anchor, used.length) ?? timeProblem(anchor, now);
+    }
+    const next = input.intermediates.find(
+      (candidate) =>
+        !used.includes(candidate) && candidate !== current && issued(current, candidate),
+    );
+    if (!next) {
+      return `no path from "${subjectOf(input.leaf)}" to the trust anchor "${subjectOf(anchor)}": nothing in the chain issued "${subjectOf(current)}"`;
+    }
+    const nextProblem = caProblem(next, used.length) ?? timeProblem(next, now);
+    if (nextProblem) return nextProblem;
+    used.push(next);
+    current = next;
+  }
+  return `certificate path from "${subjectOf(input.leaf)}" is longer than ${maxDepth}`;
+}
