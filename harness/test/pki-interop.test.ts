@@ -5,7 +5,7 @@ import { run } from '../src/common/exec.ts';
 import { createArtifacts } from '../src/pki/artifacts.ts';
 import { contentInfo } from '../src/pki/cms-build.ts';
 import { readContentInfo } from '../src/pki/cms-read.ts';
-import { PkiError } from '../src/pki/codes.ts';
+import { type PkiCode, PkiError } from '../src/pki/codes.ts';
 import { bytesOf } from '../src/pki/der.ts';
 import { readCertDer } from '../src/pki/lab-signers.ts';
 import { Oid } from '../src/pki/oids.ts';
@@ -414,7 +414,7 @@ for (const [name, dev, keyopt] of [
   });
 }
 
-const forged: Array<[string, string, () => Promise<ArtifactSet>]> = [
+const forged: Array<[string, PkiCode, () => Promise<ArtifactSet>]> = [
   [
     'voucher signed by an untrusted MASA key',
     'VOUCHER_SIGNATURE_INVALID',
