@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { registerDhcpOption } from './dhcp-option.ts';
 import { registerDoctor } from './doctor.ts';
 import { registerDown } from './down.ts';
+import { registerFirmware } from './firmware.ts';
 import { registerImages } from './images.ts';
 import { registerNetwork } from './network.ts';
 import { reportFailure } from './output.ts';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
     registerNetwork,
     registerDown,
     registerDhcpOption,
+    registerFirmware,
   ]) {
     register(program);
   }
