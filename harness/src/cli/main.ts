@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { registerArtifacts } from './artifacts.ts';
 import { registerDhcpOption } from './dhcp-option.ts';
 import { registerDoctor } from './doctor.ts';
 import { registerDown } from './down.ts';
@@ -7,7 +8,9 @@ import { registerFirmware } from './firmware.ts';
 import { registerImages } from './images.ts';
 import { registerNetwork } from './network.ts';
 import { reportFailure } from './output.ts';
+import { registerPki } from './pki.ts';
 import { registerSetup } from './setup.ts';
+import { registerVoucher } from './voucher.ts';
 
 function packageVersion(): string {
   const url = new URL('../../../package.json', import.meta.url);
@@ -28,6 +31,9 @@ export function buildProgram(): Command {
     registerDown,
     registerDhcpOption,
     registerFirmware,
+    registerPki,
+    registerVoucher,
+    registerArtifacts,
   ]) {
     register(program);
   }
