@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerArtifacts } from './artifacts.ts';
 import { registerDhcpOption } from './dhcp-option.ts';
+import { registerDns } from './dns.ts';
 import { registerDoctor } from './doctor.ts';
 import { registerDown } from './down.ts';
 import { registerFirmware } from './firmware.ts';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
     registerPki,
     registerVoucher,
     registerArtifacts,
+    registerDns,
   ]) {
     register(program);
   }
