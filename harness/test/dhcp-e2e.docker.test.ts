@@ -2,7 +2,9 @@ import test from 'ava';
 import { remainingLabObjects } from '../src/runtime/cleanup.ts';
 import { listRules } from '../src/runtime/firewall.ts';
 import { buildImages } from '../src/runtime/images.ts';
+import { readPcap } from '../src/runtime/pcap.ts';
 import { decodeBootstrapServerList, encodeBootstrapServerList } from '../src/sztp/dhcp-option.ts';
+import { dhcpV4FromFrame } from '../src/sztp/dhcp-packet.ts';
 import { parseHexText } from '../src/sztp/hex-text.ts';
 import { type DhcpServerKind, dhcpExchange } from './helpers/dhcp-lab.ts';
 
@@ -82,13 +84,30 @@ for (const server of ['kea', 'isc'] as DhcpServerKind[]) {
     async (t) => {
       const payload = encodeBootstrapServerList(LONG_LIST);
       t.is(payload.length, 312);
-      const exchange = await dhcpExchange(server, 4, payload);
+      const exchange = await dhcpExchange(server, 4, payload, { capture: true });
       t.not(
         exchange.optionText,
         '',
         `no SZTP option reached the client; server log:\n${exchange.serverLog}`,
       );
       t.deepEqual(decodeBootstrapServerList(parseHexText(exchange.optionText)).uris, LONG_LIST);
+
+      // On the wire, the server's ACK carries option 143 as several instances of at most 255
+      // octets whose values, joined in order, are the payload. RFC 3396 leaves the cut points
+      // to the sender: Kea sent 253 + 59 octets here, and ISC 255 + 25 in the options field
+      // plus the rest in the overloaded `file` field (option 52), as RFC 2131 allows.
+      const capture = readPcap(exchange.pcap ?? Buffer.alloc(0), `${server} capture`);
+      const acks = capture.records
+        .map((record) => dhcpV4FromFrame(record.data))
+        .filter((message) => message?.messageType === 5);
+      t.true(acks.length >= 1, 'the capture holds a DHCPACK');
+      const instances = acks[0]?.options.filter((option) => option.code === 143) ?? [];
+      const lengths = instances.map((option) => option.value.length);
+      const where = instances.map((option) => `${option.value.length} in ${option.area}`);
+      t.log(`${server}: option 143 instances: ${where.join(', ')}`);
+      t.true(instances.length >= 2, `one instance of ${lengths[0]} octets`);
+      t.true(lengths.every((length) => length <= 255));
+      t.deepEqual(Buffer.concat(instances.map((option) => option.value)), payload);
     },
   );
 }

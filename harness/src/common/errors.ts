@@ -11,6 +11,7 @@ export const ErrorCodes = {
   WAIT_TIMEOUT: 'something awaited did not happen in time',
   DHCP_OPTION_INVALID: 'a DHCP SZTP redirect option could not be decoded or encoded',
   SETUP_FAILED: 'the host could not be prepared for the lab',
+  CAPTURE_INVALID: 'a packet capture could not be read',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes | (string & {});

@@ -40,6 +40,8 @@ export interface DhcpExchange {
   /** The option value as dhclient handed it to the exit hook. */
   optionText: string;
   serverLog: string;
+  /** The client's packet capture of the exchange (classic pcap), when one was asked for. */
+  pcap: Buffer | undefined;
 }
 
 const READY_PATTERN: Record<DhcpServerKind, Record<4 | 6, RegExp>> = {
@@ -71,6 +73,7 @@ export async function dhcpExchange(
   server: DhcpServerKind,
   family: 4 | 6,
   payload: Buffer,
+  options: { capture?: boolean } = {},
 ): Promise<DhcpExchange> {
   const run = randomBytes(4).toString('hex');
   const lab = `t-${server}${family}-${run}`;
@@ -115,6 +118,13 @@ export async function dhcpExchange(
     nodes.push(device);
     await waitForLog(dhcpNode, READY_PATTERN[server][family], 20_000);
 
+    if (options.capture) {
+      await execOk(device, [
+        'sh',
+        '-c',
+        'tcpdump -i eth0 --immediate-mode -U -s 0 -w /tmp/dhcp.pcap udp port 67 or udp port 68 or udp port 546 or udp port 547 >/tmp/tcpdump.log 2>&1 & echo $! >/tmp/tcpdump.pid; for i in $(seq 50); do grep -q listening /tmp/tcpdump.log && exit 0; sleep 0.1; done; exit 1',
+      ]);
+    }
     // The address Docker gave the device goes; the lab's DHCP server must supply the new one.
     if (family === 4) {
       await execOk(device, ['ip', '-4', 'addr', 'flush', 'dev', 'eth0']);
@@ -172,8 +182,18 @@ export async function dhcpExchange(
     const interfaceAddresses = [...shown.stdout.matchAll(/inet6? ([0-9a-f.:]+)\//g)].map(
       (m) => m[1] ?? '',
     );
+    let pcap: Buffer | undefined;
+    if (options.capture) {
+      // Let the last frames reach the file before tcpdump is told to stop.
+      await execOk(device, ['sh', '-c', 'sleep 0.2; kill -INT $(cat /tmp/tcpdump.pid); sleep 0.3']);
+      pcap = Buffer.from(
+        (await execOk(device, ['base64', '-w0', '/tmp/dhcp.pcap'])).trim(),
+        'base64',
+      );
+    }
     return {
       lab,
+      pcap,
       network,
       interfaceAddresses,
       lease,
