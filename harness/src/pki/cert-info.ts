@@ -4,7 +4,6 @@ import {
   children,
   contentOf,
   ctx,
-  DerError,
   decodeOid,
   decodeTime,
   expectTag,
@@ -13,12 +12,17 @@ import {
   type Tlv,
 } from './der.ts';
 import { Oid } from './oids.ts';
+import { verifyWith } from './public-keys.ts';
 
 /** The parts of an X.509 certificate the CMS code and the path validator need. */
 export interface CertInfo {
   der: Uint8Array;
-  /** node:crypto view, for its native signature check and public key. */
-  x509: X509Certificate;
+  /** node:crypto view, made on first use (it is slow to build): names for messages. */
+  readonly x509: X509Certificate;
+  /** The signed part, its signature algorithm and the signature value. */
+  tbs: Uint8Array;
+  signatureOid: string;
+  signature: Uint8Array;
   serial: Tlv;
   issuer: Tlv;
   subject: Tlv;
@@ -32,7 +36,7 @@ export interface CertInfo {
 /** Parses a DER certificate; a DerError names the field that broke. */
 export function parseCertificate(der: Uint8Array, where = 'certificate'): CertInfo {
   const cert = expectTag(parseDer(der, where), Tag.SEQUENCE, where);
-  const [tbs] = children(cert, where);
+  const [tbs, sigAlg, sigValue] = children(cert, where);
   const fields = children(expectTag(tbs, Tag.SEQUENCE, `${where} tbsCertificate`), where);
   let i = fields[0]?.tag === ctx(0) ? 1 : 0;
   const serial = expectTag(fields[i++], Tag.INTEGER, `${where} serialNumber`);
@@ -54,15 +58,23 @@ export function parseCertificate(der: Uint8Array, where = 'certificate'): CertIn
       extensions.set(id, { critical, value: contentOf(value) });
     }
   }
-  let x509: X509Certificate;
-  try {
-    x509 = new X509Certificate(der);
-  } catch (error) {
-    throw new DerError(where, `not a certificate (${(error as Error).message})`);
-  }
+  const signatureOid = decodeOid(
+    children(expectTag(sigAlg, Tag.SEQUENCE, `${where} signatureAlgorithm`), where)[0] as Tlv,
+    `${where} signatureAlgorithm`,
+  );
+  const signature = contentOf(expectTag(sigValue, Tag.BIT_STRING, `${where} signature`)).subarray(
+    1,
+  );
+  let x509: X509Certificate | undefined;
   return {
     der,
-    x509,
+    get x509() {
+      x509 ??= new X509Certificate(der);
+      return x509;
+    },
+    tbs: bytesOf(tbs as Tlv),
+    signatureOid,
+    signature,
     serial,
     issuer,
     subject,
@@ -115,4 +127,9 @@ export function subjectKeyId(info: CertInfo): Uint8Array | undefined {
   return ext
     ? contentOf(expectTag(parseDer(ext.value, 'subjectKeyIdentifier'), Tag.OCTET_STRING, 'SKI'))
     : undefined;
+}
+
+/** Whether `parent`'s key made `child`'s signature. */
+export function signedBy(child: CertInfo, parent: CertInfo): boolean {
+  return verifyWith(parent.spki, child.signatureOid, child.tbs, child.signature);
 }

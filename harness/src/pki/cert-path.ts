@@ -1,4 +1,10 @@
-import { basicConstraints, type CertInfo, KeyUsageBit, keyUsageBits } from './cert-info.ts';
+import {
+  basicConstraints,
+  type CertInfo,
+  KeyUsageBit,
+  keyUsageBits,
+  signedBy,
+} from './cert-info.ts';
 import { bytesOf, equalBytes } from './der.ts';
 
 /** Inputs of a path validation: one trust anchor, untrusted intermediates, optional clock. */
@@ -38,10 +44,7 @@ function caProblem(cert: CertInfo, below: number): string | undefined {
 }
 
 function issued(child: CertInfo, parent: CertInfo): boolean {
-  return (
-    equalBytes(bytesOf(child.issuer), bytesOf(parent.subject)) &&
-    child.x509.verify(parent.x509.publicKey)
-  );
+  return equalBytes(bytesOf(child.issuer), bytesOf(parent.subject)) && signedBy(child, parent);
 }
 
 /**

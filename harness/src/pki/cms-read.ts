@@ -1,4 +1,4 @@
-import { createHash, verify as verifySignature } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { CertInfo } from './cert-info.ts';
 import {
   bytesOf,
@@ -14,6 +14,7 @@ import {
   type Tlv,
 } from './der.ts';
 import { DigestByOid, DigestBySignatureOid, Oid } from './oids.ts';
+import { verifyWith } from './public-keys.ts';
 
 /** A parsed ContentInfo: its type and the TLV inside the [0] wrapper. */
 export interface ContentInfo {
@@ -168,6 +169,6 @@ export function checkSignerInfo(
     }
     signed = si.signedAttrs;
   }
-  const ok = verifySignature(sigDigest ?? digest, signed, signer.x509.publicKey, si.signature);
+  const ok = verifyWith(signer.spki, si.signatureOid, signed, si.signature, sigDigest ?? digest);
   return ok ? undefined : 'the signature value does not verify with the signer certificate key';
 }
