@@ -213,6 +213,9 @@ test.serial('docker: DNS files pass named-checkconf and named-checkzone', async 
   await execOk(lab.dns, ['named-checkconf', '/etc/sztp-lab/named.conf']);
   const zone = await execOk(lab.dns, [
     'named-checkzone',
+    // Integrity checks of in-zone names only: the out-of-zone SRV target cannot be looked up.
+    '-i',
+    'local',
     '-k',
     'fail',
     '-n',
