@@ -80,7 +80,10 @@ test.before(async () => {
   await issueDeviceIdentity(pki, deviceDir);
   // Another CA's certificate, which the server must not accept as an IDevID.
   writeFileSync(join(deviceDir, 'stranger.pem'), readFileSync(pki.entities.owner?.cert ?? ''));
-  writeFileSync(join(deviceDir, 'stranger.key'), readFileSync(pki.entities.owner?.key ?? ''));
+  await writePrivateKey(
+    join(deviceDir, 'stranger.key'),
+    readFileSync(pki.entities.owner?.key ?? '', 'utf8'),
+  );
   chmodSync(deviceDir, 0o755);
 
   const network = await createLabNetwork({ lab: labName, name: 'lan', run, ipv6: true });
