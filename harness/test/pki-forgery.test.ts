@@ -21,6 +21,8 @@ test('the genuine signed and encrypted artifact set is accepted (control for the
     serial: lab.device.serial,
     sign: true,
     encryptTo: lab.device.idevid,
+    // The device clock is fixed when the lab is made; the voucher must not postdate it.
+    createdOn: new Date(lab.ctx.now.getTime() - 60_000),
   });
   const result = await verifyArtifacts(set, lab.trust({ acceptedAssertions: ['verified'] }));
   t.true(result.signed);
