@@ -10,6 +10,7 @@ import { registerImages } from './images.ts';
 import { registerNetwork } from './network.ts';
 import { reportFailure } from './output.ts';
 import { registerPki } from './pki.ts';
+import { registerServer } from './server.ts';
 import { registerSetup } from './setup.ts';
 import { registerVoucher } from './voucher.ts';
 
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
     registerVoucher,
     registerArtifacts,
     registerDns,
+    registerServer,
   ]) {
     register(program);
   }
