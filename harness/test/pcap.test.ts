@@ -27,7 +27,7 @@ function pcapOf(frames: Buffer[], bigEndian = false): Buffer {
     bigEndian ? b.writeUInt32BE(v, o) : b.writeUInt32LE(v, o);
   w32(header, 0xa1b2c3d4, 0);
   w32(header, 1, 20);
-  const parts = [header];
+  const parts: Buffer[] = [header];
   for (const [i, frame] of frames.entries()) {
     const record = Buffer.alloc(16);
     w32(record, 1700000000 + i, 0);
