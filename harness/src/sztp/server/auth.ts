@@ -46,8 +46,18 @@ export function peerIdentity(socket: TLSSocket): PeerIdentity {
   return identity;
 }
 
-function denied(message: string): RestconfError {
-  return new RestconfError(401, 'protocol', 'access-denied', message);
+/** A 401; `claimed` is the serial the device claimed, for the audit log. */
+export class AccessDenied extends RestconfError {
+  readonly claimed: string | undefined;
+
+  constructor(message: string, claimed?: string) {
+    super(401, 'protocol', 'access-denied', message);
+    this.claimed = claimed;
+  }
+}
+
+function denied(message: string, claimed?: string): AccessDenied {
+  return new AccessDenied(message, claimed);
 }
 
 /** Reads `Authorization: Basic ...`; undefined when absent, an error when not well-formed. */
@@ -88,7 +98,10 @@ export function authenticate(
     if (peer.serial === undefined)
       throw denied('the client certificate subject has no single serialNumber');
     if (basic && basic.user !== peer.serial) {
-      throw denied('the HTTP Basic user name is not the serial number in the client certificate');
+      throw denied(
+        'the HTTP Basic user name is not the serial number in the client certificate',
+        peer.serial,
+      );
     }
     serial = peer.serial;
   } else {
@@ -97,13 +110,13 @@ export function authenticate(
     serial = basic.user;
   }
   const record = lookup(serial);
-  if (!record) throw denied('unknown device');
+  if (!record) throw denied('unknown device', serial);
   if (!peer.present && record.password === undefined) {
-    throw denied('this device has no password; it must authenticate with its certificate');
+    throw denied('this device has no password; it must authenticate with its certificate', serial);
   }
   if (record.password !== undefined) {
     if (!basic || !samePassword(basic.password, record.password)) {
-      throw denied('the HTTP Basic password is missing or wrong');
+      throw denied('the HTTP Basic password is missing or wrong', serial);
     }
   }
   const via = peer.present ? (basic ? 'certificate+basic' : 'certificate') : 'basic';

@@ -46,7 +46,7 @@ export function demoOnboarding(): Record<string, unknown> {
  * in subject serialNumber. The certificate file also holds the issuing CA, so that curl sends the
  * chain a device must send. (Real devices keep the key in their TPM.)
  */
-async function demoDevice(pki: PkiManifest, dir: string, serial: string) {
+export async function demoDevice(pki: PkiManifest, dir: string, serial: string) {
   const safe = serial.replace(/[^A-Za-z0-9._-]/g, '_');
   const cert = join(dir, `${safe}.pem`);
   const key = join(dir, `${safe}.key`);

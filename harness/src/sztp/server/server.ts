@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { TLSSocket } from 'node:tls';
 import { LabError } from '../../common/errors.ts';
 import { type AdminServer, startAdmin } from './admin.ts';
-import { type Authenticated, authenticate } from './auth.ts';
+import { AccessDenied, type Authenticated, authenticate } from './auth.ts';
 import type { ServerConfig } from './config.ts';
 import { corrupt, type Fault, FaultTable } from './faults.ts';
 import type { AuditEntry } from './journal.ts';
@@ -402,6 +402,7 @@ export async function startServer(
       else await progress(x, res, who, body, reqEnc);
     } catch (error) {
       if (res.headersSent || socket.destroyed) return;
+      if (error instanceof AccessDenied && error.claimed) x.draft.serial = error.claimed;
       if (error instanceof RestconfError) {
         await sendError(x, res, error).catch((e) => log(`cannot answer: ${(e as Error).message}`));
         return;
