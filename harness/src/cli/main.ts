@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerArtifacts } from './artifacts.ts';
+import { registerDevice } from './device.ts';
 import { registerDhcpOption } from './dhcp-option.ts';
 import { registerDns } from './dns.ts';
 import { registerDoctor } from './doctor.ts';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
     registerNetwork,
     registerDown,
     registerDhcpOption,
+    registerDevice,
     registerFirmware,
     registerPki,
     registerVoucher,

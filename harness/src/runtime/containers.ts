@@ -18,6 +18,8 @@ export interface NodeSpec {
   binds?: string[];
   capAdd?: string[];
   sysctls?: Record<string, string>;
+  /** Docker restart policy: `on-failure` lets a process "reboot" by exiting non-zero. */
+  restart?: { name: 'no' | 'on-failure' | 'always'; maximumRetryCount?: number };
   docker?: Docker;
 }
 
@@ -61,6 +63,16 @@ export async function startNode(spec: NodeSpec): Promise<LabNode> {
         Binds: spec.binds ?? [],
         CapAdd: spec.capAdd ?? [],
         Sysctls: { 'net.ipv6.conf.all.disable_ipv6': '0', ...(spec.sysctls ?? {}) },
+        ...(spec.restart
+          ? {
+              RestartPolicy: {
+                Name: spec.restart.name,
+                ...(spec.restart.name === 'on-failure'
+                  ? { MaximumRetryCount: spec.restart.maximumRetryCount ?? 10 }
+                  : {}),
+              },
+            }
+          : {}),
       },
       NetworkingConfig: { EndpointsConfig: endpoints },
     });

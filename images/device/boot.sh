@@ -1,0 +1,22 @@
+#!/bin/sh
+# Power-on of one routing engine: bring up its software TPM (swtpm on the state volume, a
+# private D-Bus session bus and the tpm2-abrmd resource manager), then start the device
+# program. When that program exits the container stops; a reboot is an exit Docker restarts.
+set -eu
+STATE="${SZTP_LAB_STATE:-/var/lib/sztp-lab/state}"
+mkdir -p "$STATE/tpm" /run/sztp-lab
+swtpm socket --tpm2 --tpmstate dir="$STATE/tpm" \
+  --server type=tcp,port=2321,bindaddr=127.0.0.1 --ctrl type=tcp,port=2322,bindaddr=127.0.0.1 \
+  --flags not-need-init,startup-clear -d
+dbus-daemon --session --fork --nopidfile --print-address=3 3>/run/sztp-lab/dbus.addr
+DBUS_SESSION_BUS_ADDRESS="$(cat /run/sztp-lab/dbus.addr)"
+export DBUS_SESSION_BUS_ADDRESS
+tpm2-abrmd --allow-root --session --tcti=swtpm:host=127.0.0.1,port=2321 >/run/sztp-lab/abrmd.log 2>&1 &
+export TPM2TOOLS_TCTI=tabrmd:bus_type=session TPM2OPENSSL_TCTI=tabrmd:bus_type=session
+i=0
+until tpm2_getcap properties-fixed >/dev/null 2>&1; do
+  i=$((i + 1))
+  if [ "$i" -gt 100 ]; then echo "sztp-lab: the TPM stack did not come up" >&2; cat /run/sztp-lab/abrmd.log >&2; exit 1; fi
+  sleep 0.05
+done
+exec node /opt/sztp-lab/harness/bin/sztp-lab.js device "$@"
