@@ -99,6 +99,7 @@ async function route(ctx: AdminContext, req: IncomingMessage, res: ServerRespons
       devices: state.records.size,
       lastSeq: state.lastSeq,
       journal: state.journalPath,
+      journalErrors: state.journalErrors,
     });
   }
   if (top === 'audit' && !id && method === 'GET') {

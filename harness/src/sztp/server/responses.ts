@@ -26,6 +26,19 @@ export type Variant =
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
+const rendered = new WeakMap<Output, Partial<Record<Encoding, Buffer>>>();
+
+/** The rendered reply body, kept with the (cached, never mutated) output it came from. */
+export function renderedBody(out: Output, encoding: Encoding): Buffer {
+  let forms = rendered.get(out);
+  if (!forms) {
+    forms = {};
+    rendered.set(out, forms);
+  }
+  forms[encoding] ??= Buffer.from(renderOutput(out, encoding));
+  return forms[encoding];
+}
+
 /** Renders the output in JSON (RFC 7951) or XML; leaves in module order. */
 export function renderOutput(out: Output, encoding: Encoding): string {
   const leaves: [string, string][] = [];
@@ -72,6 +85,10 @@ export class ResponseBuilder {
     Map<string, { at: number; der: Promise<Uint8Array> }>
   >();
   readonly #anchors = new Map<string, Promise<Uint8Array>>();
+  readonly #outputs = new WeakMap<
+    DeviceRecord,
+    Map<string, { voucher?: Uint8Array; out: Output }>
+  >();
 
   /**
    * @param serverChain this server's certificate file and trust anchor: the chain that goes in
@@ -194,26 +211,36 @@ export class ResponseBuilder {
     return der;
   }
 
-  /** The output for one request, before faults. */
+  /**
+   * The output for one request, before faults. Without a nonce the same object comes back until
+   * the record or its voucher changes: callers must copy it before changing it.
+   */
   async output(
     record: DeviceRecord,
     variant: Variant,
     options: { signed: boolean; nonce?: Buffer; idevid?: Buffer; onboardingServer: boolean },
   ): Promise<Output> {
     const { ci, oc } = await this.#cached(record, variant, options.signed);
+    const voucher = oc
+      ? await this.voucher(record, record.serial, options.nonce, options.idevid)
+      : undefined;
+    const key = JSON.stringify([variant, options.signed, options.onboardingServer]);
+    let perRecord = this.#outputs.get(record);
+    if (!perRecord) {
+      perRecord = new Map();
+      this.#outputs.set(record, perRecord);
+    }
+    const hit = options.nonce ? undefined : perRecord.get(key);
+    if (hit && hit.voucher === voucher) return hit.out;
     const out: Output = { conveyedInformation: ci };
     if (variant.kind === 'onboarding' && options.onboardingServer) {
       out.reportingLevel = record.reportingLevel;
     }
-    if (oc) {
+    if (oc && voucher) {
       out.ownerCertificate = oc;
-      out.ownershipVoucher = await this.voucher(
-        record,
-        record.serial,
-        options.nonce,
-        options.idevid,
-      );
+      out.ownershipVoucher = voucher;
     }
+    if (!options.nonce) perRecord.set(key, voucher ? { voucher, out } : { out });
     return out;
   }
 }

@@ -17,7 +17,7 @@ import {
   negotiate,
   requestEncoding,
 } from './media.ts';
-import { ResponseBuilder, readCertificates, renderOutput, type Variant } from './responses.ts';
+import { ResponseBuilder, readCertificates, renderedBody, type Variant } from './responses.ts';
 import { RestconfError, renderError, rpcPath } from './restconf-errors.ts';
 import {
   parseBootstrapRequest,
@@ -116,6 +116,8 @@ export async function startServer(
   const state = await ServerState.open(config.records, config.dataDir);
   if (state.skippedLines > 0)
     log(`journal ${state.journalPath}: skipped ${state.skippedLines} unreadable lines`);
+  state.onJournalError = (error) =>
+    log(`journal ${state.journalPath}: ${(error as Error).message}`);
   const faults = new FaultTable();
   const builder = new ResponseBuilder(
     config.pki,
@@ -145,13 +147,13 @@ export async function startServer(
     );
   }
 
-  const finish = async (
+  const finish = (
     x: Exchange,
     status: number,
     outcome: string,
     extra: Partial<AuditEntry> = {},
   ) => {
-    const entry = await state.recordAudit({
+    const entry = state.recordAudit({
       kind: 'audit',
       ...x.draft,
       status,
@@ -170,7 +172,7 @@ export async function startServer(
     extra: Partial<AuditEntry> = {},
   ) => {
     const body = renderError(error, x.encoding);
-    await finish(x, error.status, 'error', {
+    finish(x, error.status, 'error', {
       errorTag: error.tag,
       errorMessage: error.message,
       ...extra,
@@ -240,13 +242,14 @@ export async function startServer(
       );
     }
     const nonce = record.voucher.binding === 'expiry' ? undefined : input.nonce;
-    const out = await builder.output(record, variant, {
+    const base = await builder.output(record, variant, {
       signed,
       onboardingServer: onboarding,
       ...(nonce ? { nonce } : {}),
       ...(who.certificate ? { idevid: who.certificate } : {}),
     });
     let contentType = MEDIA_TYPE[x.encoding];
+    const out = hits.length > 0 ? { ...base } : base;
     for (const f of hits) {
       const a = f.action;
       if (a.kind === 'corrupt-signature') {
@@ -265,9 +268,9 @@ export async function startServer(
         contentType = a.value;
       }
     }
-    const reply = renderOutput(out, x.encoding);
+    const reply = renderedBody(out, x.encoding);
     const outcome = variant.kind;
-    await finish(x, 200, outcome, {
+    finish(x, 200, outcome, {
       signed,
       nonce: nonce !== undefined,
       encoding: x.encoding,
@@ -298,7 +301,7 @@ export async function startServer(
     }
     const report = parseProgressReport(body, reqEnc);
     await state.recordProgress({ kind: 'progress', serial: who.serial, ...report });
-    await finish(x, 204, 'progress', { progressType: report.progressType });
+    finish(x, 204, 'progress', { progressType: report.progressType });
     res.statusCode = 204;
     res.end();
   };
@@ -331,7 +334,7 @@ export async function startServer(
           );
         }
         const meta = hostMeta(req);
-        await finish(x, 200, 'host-meta');
+        finish(x, 200, 'host-meta');
         res.setHeader('Content-Type', meta.type);
         res.end(req.method === 'HEAD' ? undefined : meta.body);
         return;
@@ -389,7 +392,7 @@ export async function startServer(
       if (hits.length > 0) x.draft.faults = hits.map((f) => f.id);
       for (const f of hits) if (f.action.kind === 'delay') await sleep(f.action.ms);
       if (hits.some((f) => f.action.kind === 'drop')) {
-        await finish(x, 0, 'dropped');
+        finish(x, 0, 'dropped');
         socket.destroy();
         return;
       }

@@ -25,6 +25,9 @@ export class ServerState {
   readonly progress = new Map<string, ProgressEntry[]>();
   readonly recordsFile: string;
   readonly skippedLines: number;
+  /** Audit entries that could not be written to the journal. */
+  journalErrors = 0;
+  onJournalError: (error: unknown) => void = () => {};
   readonly #journal: Journal;
   #seq = 0;
 
@@ -78,19 +81,35 @@ export class ServerState {
     }
   }
 
-  async #append<T extends JournalEntry>(draft: Draft<T>): Promise<T> {
-    const entry = { seq: ++this.#seq, ts: new Date().toISOString(), ...draft } as T;
+  #entry<T extends JournalEntry>(draft: Draft<T>): T {
+    return { seq: ++this.#seq, ts: new Date().toISOString(), ...draft } as T;
+  }
+
+  /** Journals an entry and then applies it: the caller learns only once it is on disk. */
+  async #durable<T extends JournalEntry>(draft: Draft<T>): Promise<T> {
+    const entry = this.#entry(draft);
     await this.#journal.append(entry);
     this.#apply(entry, false);
     return entry;
   }
 
-  recordAudit(draft: Draft<AuditEntry>): Promise<AuditEntry> {
-    return this.#append<AuditEntry>(draft);
+  /**
+   * Keeps an audit entry: visible to the admin API at once, on disk with the next group commit.
+   * The reply does not wait for the sync (a crash in that moment loses the entry, not a report).
+   */
+  recordAudit(draft: Draft<AuditEntry>): AuditEntry {
+    const entry = this.#entry<AuditEntry>(draft);
+    this.#apply(entry, false);
+    this.#journal.append(entry).catch((error: unknown) => {
+      this.journalErrors++;
+      this.onJournalError(error);
+    });
+    return entry;
   }
 
+  /** Keeps a progress report; resolves once it is on disk, so a 204 means it is kept. */
   recordProgress(draft: Draft<ProgressEntry>): Promise<ProgressEntry> {
-    return this.#append<ProgressEntry>(draft);
+    return this.#durable<ProgressEntry>(draft);
   }
 
   /** Sets (or with null removes) a device record at run time; validated before it is kept. */
@@ -107,7 +126,7 @@ export class ServerState {
             new Shape(where, `devices.${serial}`, source),
             dirname(this.recordsFile),
           );
-    await this.#append<RecordEntry>({ kind: 'record', serial, record: source });
+    await this.#durable<RecordEntry>({ kind: 'record', serial, record: source });
     if (record) this.records.set(serial, record);
     else this.records.delete(serial);
     return record;
