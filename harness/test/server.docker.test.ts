@@ -143,6 +143,11 @@ test.serial(
       );
       t.is(xml.status, 200, xml.body);
       t.is(await yanglint('reply', asReplyDocument(xml.body, 'xml'), 'xml'), undefined);
+      // Appendix B: signed redirect back to the name the device used, which the certificate carries.
+      const ci = /<conveyed-information>([^<]+)</.exec(xml.body)?.[1] ?? '';
+      t.true(
+        Buffer.from(ci, 'base64').toString('latin1').includes(`"address":"${HOST}","port":8443`),
+      );
 
       const bad = await curlIn(
         'get-bootstrapping-data',

@@ -40,7 +40,7 @@ export interface ServerConfig {
   records: string;
   dataDir: string;
   maxBodyBytes: number;
-  /** Where Appendix B redirects point; default: the address and port the device connected to. */
+  /** Where Appendix B redirects point; default: the request's Host header, else the local address. */
   advertise: { address?: string; port?: number };
   /** One log line per request on stderr. */
   logRequests: boolean;

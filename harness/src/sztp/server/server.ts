@@ -100,6 +100,25 @@ function hostMeta(req: IncomingMessage): { type: string; body: string } {
   };
 }
 
+const HOSTNAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/**
+ * The name and port the device used to reach us, from the Host header, when it is a plain host
+ * name or IP literal: the Appendix B redirect points there, a name the server certificate is
+ * expected to carry. Anything else gives undefined.
+ */
+function hostHeader(value: string | undefined): { address: string; port?: number } | undefined {
+  if (!value) return undefined;
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+))(?::(\d{1,5}))?$/.exec(value.trim());
+  if (!match) return undefined;
+  const address = match[1] ?? match[2] ?? '';
+  if (!match[1] && !HOSTNAME.test(address)) return undefined;
+  const port = match[3] === undefined ? undefined : Number(match[3]);
+  if (port !== undefined && (port < 1 || port > 65535)) return undefined;
+  return port === undefined ? { address } : { address, port };
+}
+
 function plainAddress(address: string | undefined): string {
   if (!address) return '127.0.0.1';
   return address.startsWith('::ffff:') ? address.slice(7) : address;
@@ -218,10 +237,11 @@ export async function startServer(
           'this server does not play the onboarding-server role',
         );
       if (input.signedDataPreferred && record.untrusted === 'promote') {
+        const host = hostHeader(res.req.headers.host);
         variant = {
           kind: 'promote',
-          address: config.advertise.address ?? plainAddress(socket.localAddress),
-          port: config.advertise.port ?? socket.localPort ?? config.listen.port,
+          address: config.advertise.address ?? host?.address ?? plainAddress(socket.localAddress),
+          port: config.advertise.port ?? host?.port ?? socket.localPort ?? config.listen.port,
         };
         signed = true;
       } else {
