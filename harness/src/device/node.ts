@@ -29,6 +29,8 @@ export interface DeviceNodeSpec {
   pki: PkiManifest;
   ipv4?: string;
   image?: string;
+  /** More host:container[:ro] mounts, e.g. a removable-storage folder at /media/usb. */
+  extraBinds?: string[];
 }
 
 function copyAnchors(configDir: string, prefix: string, paths: string[] | undefined): string[] {
@@ -65,6 +67,7 @@ export async function startDeviceNode(spec: DeviceNodeSpec): Promise<LabNode> {
       `${REPO_ROOT}:/opt/sztp-lab:ro`,
       `${spec.configDir}:/etc/sztp-lab:ro`,
       `${spec.stateDir}:/var/lib/sztp-lab/state`,
+      ...(spec.extraBinds ?? []),
     ],
     capAdd: ['NET_ADMIN'],
     restart: { name: 'on-failure', maximumRetryCount: 10 },

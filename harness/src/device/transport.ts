@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../common/exec.ts';
@@ -85,7 +86,8 @@ export async function httpsRequest(
     if (options.trustAnchors) args.push('--cacert', options.trustAnchors);
     else args.push('-k');
     if (options.basicUser !== undefined) args.push('-u', `${options.basicUser}:`);
-    if (endpoint.address) {
+    // A name is pinned to the address being tried; an IP literal needs no resolving.
+    if (endpoint.address && endpoint.address !== endpoint.host && isIP(endpoint.host) === 0) {
       const address = endpoint.address.includes(':') ? `[${endpoint.address}]` : endpoint.address;
       args.push('--resolve', `${endpoint.host}:${endpoint.port}:${address}`);
     }

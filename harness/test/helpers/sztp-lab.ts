@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,6 +10,7 @@ import {
   startDeviceNode,
   waitForDeviceEvent,
 } from '../../src/device/node.ts';
+import { createArtifacts, writeArtifacts } from '../../src/pki/artifacts.ts';
 import { initPki, type PkiManifest } from '../../src/pki/lab-pki.ts';
 import {
   execIn,
@@ -24,6 +25,7 @@ import { imageTag } from '../../src/runtime/images.ts';
 import { createLabNetwork, type LabNetwork, removeLabNetwork } from '../../src/runtime/networks.ts';
 import { nginxConfig } from '../../src/runtime/web-config.ts';
 import { encodeBootstrapServerList } from '../../src/sztp/dhcp-option.ts';
+import { namedConf, zoneFile } from '../../src/sztp/dns-zone.ts';
 import { buildFirmware } from '../../src/sztp/firmware.ts';
 
 /**
@@ -41,6 +43,12 @@ export interface SztpLabOptions {
   images?: Record<string, string>;
   /** Give the device the TLS trust anchor of the servers (a trusted bootstrap server). */
   trustServers?: boolean;
+  /** Serve a lab zone with bind9 (SRV `_sztp._tcp` to the bootstrap server) and use DNS. */
+  dns?: boolean;
+  /** Server-side faults armed through the admin API before the device powers on. */
+  faults?: Record<string, unknown>[];
+  /** Put conveyed information on a removable-storage folder and make it the only source. */
+  usb?: { info: Record<string, unknown>; sign: boolean };
 }
 
 export interface LabFacts {
@@ -74,6 +82,7 @@ export interface SztpLab extends LabFacts {
 }
 
 const SERIAL_PREFIX = 'SN-E2E';
+const DOMAIN = 'sztp-lab.test';
 
 export async function startSztpLab(options: SztpLabOptions): Promise<SztpLab> {
   const run = randomBytes(4).toString('hex');
@@ -172,7 +181,7 @@ export async function startSztpLab(options: SztpLabOptions): Promise<SztpLab> {
           node: 'images',
           run,
           image: imageTag('web'),
-          network: { name: network.name, ipv4: imageV4 },
+          network: { name: network.name, ipv4: imageV4, ipv6: `${p6}::11` },
           binds: [
             `${imageDir}:/srv/images:ro`,
             `${join(root, 'nginx.conf')}:/etc/sztp-lab/nginx.conf:ro`,
@@ -210,6 +219,65 @@ export async function startSztpLab(options: SztpLabOptions): Promise<SztpLab> {
     }
 
     await waitForHealth(server);
+    for (const fault of options.faults ?? []) {
+      await execOk(server, [
+        'curl',
+        '-sSf',
+        '-X',
+        'POST',
+        '-H',
+        'Content-Type: application/json',
+        '--data-binary',
+        JSON.stringify({ serial, ...fault }),
+        'http://127.0.0.1:9000/faults',
+      ]);
+    }
+
+    let dnsSettings: Record<string, unknown> = {};
+    if (options.dns) {
+      const dnsV4 = `${p4}.12`;
+      const zoneDir = join(root, 'zone');
+      mkdirSync(zoneDir);
+      writeFileSync(
+        join(zoneDir, 'zone.db'),
+        zoneFile({
+          domain: DOMAIN,
+          servers: [
+            { name: 'ns', addresses: [dnsV4] },
+            { name: 'bootstrap', addresses: [serverV4, serverV6] },
+          ],
+          srv: [{ target: 'bootstrap', port: 8443 }],
+        }),
+      );
+      writeFileSync(
+        join(zoneDir, 'named.conf'),
+        namedConf({ domain: DOMAIN, zoneFile: '/etc/sztp-lab/zone.db' }),
+      );
+      chmodSync(zoneDir, 0o755);
+      chmodSync(root, 0o755);
+      const dnsNode = await startNode({
+        lab,
+        node: 'dns',
+        run,
+        image: imageTag('dns'),
+        network: { name: network.name, ipv4: dnsV4, ipv6: `${p6}::12` },
+        binds: [`${zoneDir}:/etc/sztp-lab:ro`],
+      });
+      nodes.push(dnsNode);
+      dnsSettings = { dns: { domain: DOMAIN, resolver: dnsV4 } };
+    }
+
+    let usbSettings: Record<string, unknown> = {};
+    const extraBinds: string[] = [];
+    if (options.usb) {
+      const input = Buffer.from(
+        JSON.stringify({ 'ietf-sztp-conveyed-info:onboarding-information': options.usb.info }),
+      );
+      const set = await createArtifacts(pki, { serial, input, sign: options.usb.sign });
+      await writeArtifacts(join(root, 'usb', serial, 'bootstrapping-data'), set);
+      extraBinds.push(`${join(root, 'usb')}:/media/usb:ro`);
+      usbSettings = { sources: ['usb'] };
+    }
 
     const stateDir = join(root, 're0-state');
     const device = await startDeviceNode({
@@ -219,9 +287,18 @@ export async function startSztpLab(options: SztpLabOptions): Promise<SztpLab> {
       network: network.name,
       configDir: join(root, 're0-config'),
       stateDir,
+      extraBinds,
       device: {
         serial,
-        sources: dhcp === 4 ? ['dhcp4'] : dhcp === 6 ? ['dhcp6'] : ['well-known'],
+        sources: options.dns
+          ? ['dns']
+          : dhcp === 4
+            ? ['dhcp4']
+            : dhcp === 6
+              ? ['dhcp6']
+              : ['well-known'],
+        ...dnsSettings,
+        ...usbSettings,
         retry: { initialMs: 300, maxMs: 2000 },
         ...options.device,
       },
