@@ -19,4 +19,9 @@ until tpm2_getcap properties-fixed >/dev/null 2>&1; do
   if [ "$i" -gt 100 ]; then echo "sztp-lab: the TPM stack did not come up" >&2; cat /run/sztp-lab/abrmd.log >&2; exit 1; fi
   sleep 0.05
 done
+# A power cut is an unorderly TPM shutdown, and the TPM counts those against its dictionary-
+# attack lockout: after a few, the identity key would refuse to load. The lab's TPMs run with
+# the lockout disabled (recovery time 0) and any earlier lockout cleared.
+tpm2_dictionarylockout --clear-lockout >/dev/null 2>&1 || true
+tpm2_dictionarylockout --setup-parameters --max-tries=32 --recovery-time=0 --lockout-recovery-time=0 >/dev/null 2>&1 || true
 exec node /opt/sztp-lab/harness/bin/sztp-lab.js device "$@"

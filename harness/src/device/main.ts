@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -95,6 +96,8 @@ export async function runDevice(options: { config?: string; state?: string }): P
   const store = new StateStore(stateDir, () => factoryState(config.factoryImage));
   process.on('SIGTERM', () => {
     events.emit('power-off', {});
+    // An orderly power-off tells the TPM, as firmware does before it cuts power.
+    spawnSync('tpm2_shutdown', ['-c'], { stdio: 'ignore', timeout: 2000 });
     process.exit(0);
   });
   await ensureIdentity(config, stateDir, events);
