@@ -217,8 +217,20 @@ export class Bootstrapper {
     // Trust anchors from redirect information count only when that information was trusted.
     let anchors = this.#preconfiguredAnchors;
     if (trustedRedirect && server.trustAnchor) {
+      let pem: string;
+      try {
+        pem = this.#anchorPem(server.trustAnchor);
+      } catch (error) {
+        // A broken entry is skipped; the rest of the redirect list is still walked (§5.5).
+        this.#events.emit('trust-anchor-invalid', {
+          server: server.address,
+          from,
+          error: errorMessage(error),
+        });
+        return 'fail';
+      }
       anchors = join(this.#work, `anchor-${randomBytes(4).toString('hex')}.pem`);
-      writeFileSync(anchors, this.#anchorPem(server.trustAnchor));
+      writeFileSync(anchors, pem);
     }
     const addresses = await (this.#d.resolve ?? resolveAll)(this.#d.config, server.address);
     if (addresses.length === 0) {

@@ -33,15 +33,29 @@ function isLeaf(element: XmlElement): boolean {
   return element.children.length === 0;
 }
 
+function countNamed(parent: XmlElement, name: string): number {
+  return parent.children.filter((child) => child.name === name).length;
+}
+
 function mergeInto(target: XmlElement, incoming: XmlElement): void {
   for (const child of incoming.children) {
     const key = keyOf(child);
+    // Repeated un-keyed leaves are a leaf-list: each value is its own entry, matched by value.
+    const leafList =
+      isLeaf(child) &&
+      key === undefined &&
+      (countNamed(incoming, child.name) > 1 || countNamed(target, child.name) > 1);
     const match = target.children.find(
-      (existing) => existing.name === child.name && keyOf(existing) === key,
+      (existing) =>
+        existing.name === child.name &&
+        keyOf(existing) === key &&
+        (!leafList || existing.text.trim() === child.text.trim()),
     );
     if (!match) {
       target.children.push(structuredClone(child));
     } else if (isLeaf(child)) {
+      // An empty element names a container (or a presence flag): merging it adds nothing.
+      if (child.text.trim() === '' && match.children.length > 0) continue;
       match.text = child.text;
       match.children = [];
     } else {

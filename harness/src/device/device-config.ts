@@ -92,7 +92,25 @@ export function checkDeviceConfig(raw: Record<string, unknown>, where: string): 
   if (typeof raw.serial !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9-]{0,62}$/.test(raw.serial)) {
     throw bad('serial', 'must be 1 to 63 letters, digits or dashes (it is also a DNS label)');
   }
-  const config = { ...DEFAULTS, ...raw } as DeviceConfig;
+  // Nested settings keep the defaults of the members they do not give.
+  const nested = (name: 'clock' | 'retry' | 'factoryImage') =>
+    raw[name] === undefined ? DEFAULTS[name] : { ...DEFAULTS[name], ...(raw[name] as object) };
+  const config = {
+    ...DEFAULTS,
+    ...raw,
+    clock: nested('clock'),
+    retry: nested('retry'),
+    factoryImage: nested('factoryImage'),
+  } as DeviceConfig;
+  // DNS discovery needs a domain and a resolver: without them the default order skips it.
+  if (raw.sources === undefined && !config.dns) {
+    config.sources = config.sources.filter((source) => source !== 'dns');
+  }
+  if (!Number.isFinite(config.clock.skewSeconds))
+    throw bad('clock.skewSeconds', 'must be a number');
+  if (!(config.retry.initialMs > 0) || !(config.retry.maxMs >= config.retry.initialMs)) {
+    throw bad('retry', 'needs initialMs > 0 and maxMs >= initialMs');
+  }
   if (!['junos', 'rfc8572'].includes(config.profile))
     throw bad('profile', 'must be "junos" or "rfc8572"');
   if (!['ecc-p256', 'rsa-2048'].includes(config.keyAlgorithm)) {
