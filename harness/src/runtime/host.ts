@@ -15,6 +15,7 @@ export const HOST_PACKAGES = [
   'openssl',
   'curl',
   'libyang2-tools',
+  'chromium',
 ] as const;
 
 /** Programs the tests and the runtime call, with the package that brings each. */
@@ -26,6 +27,7 @@ export const HOST_TOOLS: Record<string, string> = {
   openssl: 'openssl',
   curl: 'curl',
   yanglint: 'libyang2-tools',
+  chromium: 'chromium',
 };
 
 export const DOCKERD_LOG = '/var/log/sztp-lab-dockerd.log';
