@@ -93,7 +93,7 @@ test('image input hashes change with content, mode and base, and only then', (t)
 const plan4 = planFor(7).ipv4;
 const plan6 = planFor(7).ipv6;
 const payload = Buffer.from(
-  '0019' + Buffer.from('https://sztp1.example.com').toString('hex'),
+  `0019${Buffer.from('https://sztp1.example.com').toString('hex')}`,
   'hex',
 );
 

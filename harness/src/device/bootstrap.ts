@@ -308,7 +308,7 @@ export class Bootstrapper {
       trusted = verified && result.curlExit === 0;
       break;
     }
-    if (!result || result.status !== 200) return undefined;
+    if (result?.status !== 200) return undefined;
     let output: Record<string, unknown>;
     try {
       const parsed = JSON.parse(result.body.toString('utf8')) as Record<string, unknown>;

@@ -18,6 +18,8 @@ export interface NodeSpec {
   binds?: string[];
   capAdd?: string[];
   sysctls?: Record<string, string>;
+  /** Share the host's network namespace (packet capture on a lab bridge); no lab network. */
+  hostNetwork?: boolean;
   /** Docker restart policy: `on-failure` lets a process "reboot" by exiting non-zero. */
   restart?: { name: 'no' | 'on-failure' | 'always'; maximumRetryCount?: number };
   docker?: Docker;
@@ -52,17 +54,19 @@ export async function startNode(spec: NodeSpec): Promise<LabNode> {
     const container = await docker.createContainer({
       name,
       Image: spec.image,
-      Hostname: spec.node,
+      ...(spec.hostNetwork ? {} : { Hostname: spec.node }),
       Labels: labLabels(spec.lab, spec.node, spec.run),
       Env: Object.entries(spec.env ?? {}).map(([key, value]) => `${key}=${value}`),
       ...(spec.cmd ? { Cmd: spec.cmd } : {}),
       ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
       HostConfig: {
         Init: true,
-        NetworkMode: spec.network?.name ?? 'none',
+        NetworkMode: spec.hostNetwork ? 'host' : (spec.network?.name ?? 'none'),
         Binds: spec.binds ?? [],
         CapAdd: spec.capAdd ?? [],
-        Sysctls: { 'net.ipv6.conf.all.disable_ipv6': '0', ...(spec.sysctls ?? {}) },
+        ...(spec.hostNetwork
+          ? {}
+          : { Sysctls: { 'net.ipv6.conf.all.disable_ipv6': '0', ...(spec.sysctls ?? {}) } }),
         ...(spec.restart
           ? {
               RestartPolicy: {

@@ -38,7 +38,7 @@ export interface CreateNetworkOptions {
   docker?: Docker;
 }
 
-/** The address plan of slot N: .0/28 for Docker, .100 to .200 for DHCP. */
+/** The address plan of slot N: .0/26 for Docker, .100 to .200 for DHCP. */
 export function planFor(slot: number): { ipv4: AddressPlan; ipv6: AddressPlan } {
   if (!Number.isInteger(slot) || slot < 0 || slot >= V4_SLOTS) {
     throw new LabError(
@@ -54,13 +54,13 @@ export function planFor(slot: number): { ipv4: AddressPlan; ipv6: AddressPlan } 
     ipv4: {
       subnet: `${v4}.0/24`,
       gateway: `${v4}.1`,
-      dockerRange: `${v4}.0/28`,
+      dockerRange: `${v4}.0/26`,
       dhcpPool: { start: `${v4}.100`, end: `${v4}.200` },
     },
     ipv6: {
       subnet: `${v6}::/64`,
       gateway: `${v6}::1`,
-      dockerRange: `${v6}::/124`,
+      dockerRange: `${v6}::/120`,
       dhcpPool: { start: `${v6}::1000`, end: `${v6}::1fff` },
     },
   };

@@ -31,16 +31,32 @@ export type Step =
   | { kind: 'wait'; match: EventMatch; timeoutMs: number; count?: number }
   | { kind: 'sleep'; ms: number }
   | { kind: 'exec'; node: string; cmd: string[]; expectExit?: number }
-  | { kind: 'records'; server: string; serial: string; record: import('../topology/types.ts').RecordSpec }
+  | {
+      kind: 'records';
+      server: string;
+      serial: string;
+      record: import('../topology/types.ts').RecordSpec;
+    }
   | { kind: 'fault'; fault: Fault }
   | { kind: 'zeroize'; node: string };
 
 export type Fault =
-  | { kind: 'container'; node: string; action: 'kill' | 'stop' | 'pause' | 'unpause' | 'restart' | 'start' }
+  | {
+      kind: 'container';
+      node: string;
+      action: 'kill' | 'stop' | 'pause' | 'unpause' | 'restart' | 'start';
+    }
   | { kind: 'disconnect'; node: string; network?: string }
   | { kind: 'connect'; node: string; network?: string }
   | { kind: 'netem'; node: string; delayMs?: number; lossPercent?: number; corruptPercent?: number }
-  | { kind: 'server'; node: string; serial?: string; rpc?: string; count?: number; fault: Record<string, unknown> }
+  | {
+      kind: 'server';
+      node: string;
+      serial?: string;
+      rpc?: string;
+      count?: number;
+      fault: Record<string, unknown>;
+    }
   | { kind: 'clock'; node: string; skewSeconds: number };
 
 export interface Expectations {

@@ -8,7 +8,11 @@ export interface Topology {
   name: string;
   /** The file it came from (for messages); absent for topologies built in code. */
   file?: string;
-  pki: { key: 'ecdsa-p256' | 'ecdsa-p384' | 'rsa-2048'; pinnedDomain: 'root' | 'intermediate'; domain: string };
+  pki: {
+    key: 'ecdsa-p256' | 'ecdsa-p384' | 'rsa-2048';
+    pinnedDomain: 'root' | 'intermediate';
+    domain: string;
+  };
   networks: Record<string, NetworkSpec>;
   nodes: Record<string, NodeSpec>;
   /** Per server node: serial -> what that server answers the device. */
@@ -19,12 +23,7 @@ export interface NetworkSpec {
   ipv6: boolean;
 }
 
-export type NodeSpec =
-  | DhcpNode
-  | DnsNode
-  | ServerNode
-  | ImageServerNode
-  | DeviceNode;
+export type NodeSpec = DhcpNode | DnsNode | ServerNode | ImageServerNode | DeviceNode;
 
 interface NodeBase {
   /** The lab network the node joins (default: the only network). */
@@ -101,7 +100,9 @@ export interface DeviceNode extends NodeBase {
  */
 export interface RecordSpec {
   onboarding?: {
-    bootImage?: { server: string; file: string } | { osName: string; osVersion: string; uris: string[]; sha256: string };
+    bootImage?:
+      | { server: string; file: string }
+      | { osName: string; osVersion: string; uris: string[]; sha256: string };
     preConfigurationScript?: string;
     configuration?: string;
     configurationHandling?: 'merge' | 'replace';
