@@ -11,6 +11,7 @@ import { registerImages } from './images.ts';
 import { registerNetwork } from './network.ts';
 import { reportFailure } from './output.ts';
 import { registerPki } from './pki.ts';
+import { registerReport } from './report.ts';
 import { registerServer } from './server.ts';
 import { registerSetup } from './setup.ts';
 import { registerVoucher } from './voucher.ts';
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
     registerArtifacts,
     registerDns,
     registerServer,
+    registerReport,
   ]) {
     register(program);
   }
