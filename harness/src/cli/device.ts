@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { keyCustody, runDevice, zeroize } from '../device/main.ts';
+import { keyCustody, rearm, runDevice, zeroize } from '../device/main.ts';
 import { makeOutput } from './output.ts';
 
 export function registerDevice(program: Command): void {
@@ -27,6 +27,19 @@ export function registerDevice(program: Command): void {
     .action((opts: { config: string; state: string; json?: boolean }) => {
       zeroize(opts);
       makeOutput(Boolean(opts.json)).result({ ok: true }, 'zeroized');
+    });
+
+  device
+    .command('rearm')
+    .description(
+      'set the SZTP flag again and keep the configuration (phone-home runs at the next boot)',
+    )
+    .option('--config <file>', 'device configuration', '/etc/sztp-lab/device.json')
+    .option('--state <dir>', 'state volume', '/var/lib/sztp-lab/state')
+    .option('--json', 'print the result as JSON')
+    .action((opts: { config: string; state: string; json?: boolean }) => {
+      rearm(opts);
+      makeOutput(Boolean(opts.json)).result({ ok: true }, 'rearmed');
     });
 
   device

@@ -147,6 +147,20 @@ export function zeroize(options: { config?: string; state?: string }): void {
   new EventLog({ node: config.node, dir: stateDir }).emit('zeroize', {});
 }
 
+/**
+ * Rearm: set the SZTP flag again but keep the configuration, as an operator does to run
+ * phone-home once more on a configured router (zeroize would wipe the configuration).
+ */
+export function rearm(options: { config?: string; state?: string }): void {
+  const config = loadDeviceConfig(options.config ?? DEFAULT_CONFIG);
+  const stateDir = options.state ?? DEFAULT_STATE;
+  const store = new StateStore(stateDir, () => factoryState(config.factoryImage));
+  store.update((s) => {
+    s.sztpEnabled = true;
+  });
+  new EventLog({ node: config.node, dir: stateDir }).emit('rearm', {});
+}
+
 /** Every file on the state volume, checked for key material that is not TPM-wrapped. */
 export function scanForPlainKeys(dir: string): string[] {
   const found: string[] = [];

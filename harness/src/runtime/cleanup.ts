@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import { dockerClient } from './docker.ts';
 import { type RemovedRule, removeRules } from './firewall.ts';
-import { LABEL_LAB } from './labels.ts';
+import { LABEL_LAB, LABEL_OWNER } from './labels.ts';
 
 export interface CleanupReport {
   containers: string[];
@@ -53,4 +53,29 @@ export async function remainingLabObjects(lab?: string, docker: Docker = dockerC
   const containers = await docker.listContainers({ all: true, filters: filter });
   const networks = await docker.listNetworks({ filters: filter });
   return { containers: containers.length, networks: networks.length };
+}
+
+/**
+ * The reaper: removes the labs whose owning process (label sztp-lab.owner, `<host>:<pid>`) on
+ * this host is gone, such as a scenario run killed with SIGKILL. Labs brought up by `lab up`
+ * carry no owner and are left alone.
+ */
+export async function reapOrphans(docker: Docker = dockerClient()): Promise<string[]> {
+  const { hostname } = await import('node:os');
+  const owned = await docker.listContainers({ all: true, filters: { label: [LABEL_OWNER] } });
+  const orphans = new Set<string>();
+  for (const info of owned) {
+    const [host, pid] = (info.Labels[LABEL_OWNER] ?? '').split(':');
+    if (host !== hostname()) continue;
+    let alive = true;
+    try {
+      process.kill(Number(pid), 0);
+    } catch {
+      alive = false;
+    }
+    const lab = info.Labels[LABEL_LAB];
+    if (!alive && lab) orphans.add(lab);
+  }
+  for (const lab of orphans) await removeLabs(lab, docker);
+  return [...orphans];
 }

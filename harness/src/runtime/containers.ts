@@ -18,6 +18,8 @@ export interface NodeSpec {
   binds?: string[];
   capAdd?: string[];
   sysctls?: Record<string, string>;
+  /** More labels, e.g. the owning process of a scenario run (for the reaper). */
+  labels?: Record<string, string>;
   /** Share the host's network namespace (packet capture on a lab bridge); no lab network. */
   hostNetwork?: boolean;
   /** Docker restart policy: `on-failure` lets a process "reboot" by exiting non-zero. */
@@ -55,7 +57,7 @@ export async function startNode(spec: NodeSpec): Promise<LabNode> {
       name,
       Image: spec.image,
       ...(spec.hostNetwork ? {} : { Hostname: spec.node }),
-      Labels: labLabels(spec.lab, spec.node, spec.run),
+      Labels: { ...labLabels(spec.lab, spec.node, spec.run), ...(spec.labels ?? {}) },
       Env: Object.entries(spec.env ?? {}).map(([key, value]) => `${key}=${value}`),
       ...(spec.cmd ? { Cmd: spec.cmd } : {}),
       ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),

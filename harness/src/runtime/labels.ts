@@ -8,3 +8,5 @@ export const LABEL_INPUT_HASH = 'sztp-lab.input-hash';
 export function labLabels(lab: string, node: string, run: string): Record<string, string> {
   return { [LABEL_LAB]: lab, [LABEL_NODE]: node, [LABEL_RUN]: run };
 }
+/** On the objects of a scenario run: `<host>:<pid>` of the process that owns them. */
+export const LABEL_OWNER = 'sztp-lab.owner';

@@ -35,6 +35,7 @@ export interface CreateNetworkOptions {
   name: string;
   run: string;
   ipv6?: boolean;
+  labels?: Record<string, string>;
   docker?: Docker;
 }
 
@@ -122,6 +123,7 @@ export async function createLabNetwork(options: CreateNetworkOptions): Promise<L
           [LABEL_LAB]: options.lab,
           [LABEL_NODE]: `network:${options.name}`,
           [LABEL_RUN]: options.run,
+          ...(options.labels ?? {}),
         },
       });
       try {

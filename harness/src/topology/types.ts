@@ -17,6 +17,8 @@ export interface Topology {
   nodes: Record<string, NodeSpec>;
   /** Per server node: serial -> what that server answers the device. */
   records: Record<string, Record<string, RecordSpec>>;
+  /** Serials records may name that no device node has (records for devices never seen). */
+  unknownSerials?: string[];
 }
 
 export interface NetworkSpec {
@@ -101,7 +103,8 @@ export interface DeviceNode extends NodeBase {
 export interface RecordSpec {
   onboarding?: {
     bootImage?:
-      | { server: string; file: string }
+      /** A file of an image-server node; `sha256` announces another hash (negative tests). */
+      | { server: string; file: string; sha256?: string }
       | { osName: string; osVersion: string; uris: string[]; sha256: string };
     preConfigurationScript?: string;
     configuration?: string;

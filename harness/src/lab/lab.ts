@@ -1,0 +1,493 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type Docker from 'dockerode';
+import { errorMessage, LabError } from '../common/errors.ts';
+import type { DeviceEvent } from '../device/events.ts';
+import { provideIdevid, REPO_ROOT, readDeviceEvents } from '../device/node.ts';
+import type { PersistentState } from '../device/state.ts';
+import { execIn, type LabNode, nodeLogs, removeNode, startNode } from '../runtime/containers.ts';
+import { dockerClient } from '../runtime/docker.ts';
+import { imageTag } from '../runtime/images.ts';
+import { LABEL_OWNER } from '../runtime/labels.ts';
+import { createLabNetwork, type LabNetwork, removeLabNetwork } from '../runtime/networks.ts';
+import type { DeviceNode, RecordSpec, Topology } from '../topology/types.ts';
+import { deviceSettings, type PreparedLab, prepareLab, serverRecord } from './prepare.ts';
+
+/** Where labs keep their files: PKI, node configurations, device state volumes, captures. */
+export const LABS_DIR = join(tmpdir(), 'sztp-lab', 'labs');
+
+export interface LabOptions {
+  /** Distinguishes this instance; default random. The lab's name is `<topology>-<runId>`. */
+  runId?: string;
+  /** Capture every lab network to a pcap file (tcpdump on the bridge). */
+  capture?: boolean;
+  /** Progress lines for a person. */
+  log?: (line: string) => void;
+  /** Mark the lab as owned by this process, so the reaper removes it if the process dies. */
+  owned?: boolean;
+  docker?: Docker;
+}
+
+/** One routing engine's container and its state volume. */
+export interface EngineHandle {
+  device: string;
+  re: string;
+  stateDir: string;
+  configDir: string;
+  node?: LabNode;
+}
+
+const READY_TIMEOUT_MS = 30_000;
+
+/**
+ * A lab from a topology: `const lab = await Lab.start(topology)` brings up the networks, the
+ * servers and the devices; `await lab.stop()` (or `await using lab = ...`) removes them all.
+ */
+export const Lab = {
+  async start(topology: Topology, options: LabOptions = {}): Promise<StartedLab> {
+    const runId = options.runId ?? randomBytes(3).toString('hex');
+    const name = `${topology.name}-${runId}`.slice(0, 40);
+    const lab = new StartedLab(topology, name, runId, options);
+    try {
+      await lab.up();
+      return lab;
+    } catch (error) {
+      await lab.stop().catch(() => {});
+      throw new LabError(
+        (error as LabError).code ?? 'LAB_START_FAILED',
+        `lab "${name}": ${errorMessage(error)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  },
+};
+
+export class StartedLab implements AsyncDisposable {
+  readonly topology: Topology;
+  readonly name: string;
+  readonly runId: string;
+  readonly runDir: string;
+  readonly networks = new Map<string, LabNetwork>();
+  readonly nodes = new Map<string, LabNode>();
+  readonly engines = new Map<string, EngineHandle>();
+  readonly startedAt = new Date();
+  prepared: PreparedLab | undefined;
+  readonly #options: LabOptions;
+  #captures: LabNode[] = [];
+  #stopped = false;
+
+  constructor(topology: Topology, name: string, runId: string, options: LabOptions) {
+    this.topology = topology;
+    this.name = name;
+    this.runId = runId;
+    this.runDir = join(LABS_DIR, name);
+    this.#options = options;
+  }
+
+  get #ownerLabels(): Record<string, string> {
+    return this.#options.owned ? { [LABEL_OWNER]: `${hostname()}:${process.pid}` } : {};
+  }
+
+  #log(line: string): void {
+    this.#options.log?.(`[${this.name}] ${line}`);
+  }
+
+  async up(): Promise<void> {
+    const t = this.topology;
+    for (const [netName, spec] of Object.entries(t.networks)) {
+      this.networks.set(
+        netName,
+        await createLabNetwork({
+          lab: this.name,
+          name: netName,
+          run: this.runId,
+          ipv6: spec.ipv6,
+          labels: this.#ownerLabels,
+        }),
+      );
+    }
+    this.#log(`networks ${[...this.networks.values()].map((n) => n.ipv4.subnet).join(', ')}`);
+    const prepared = await prepareLab(t, this.runDir, this.networks);
+    this.prepared = prepared;
+    writeFileSync(join(this.runDir, 'lab.json'), `${JSON.stringify(this.describe(), null, 2)}\n`);
+    if (this.#options.capture) await this.#startCaptures();
+
+    // Servers, DHCP, DNS and image servers start in parallel, then each is waited for.
+    const infra = Object.entries(t.nodes).filter(([, node]) => node.kind !== 'device');
+    await Promise.all(infra.map(([nodeName]) => this.#startInfra(nodeName)));
+    await Promise.all(infra.map(([nodeName]) => this.#ready(nodeName)));
+    this.#log(`${infra.length} service nodes ready`);
+
+    for (const [nodeName, node] of Object.entries(t.nodes)) {
+      if (node.kind !== 'device') continue;
+      for (const re of (node as DeviceNode).routingEngines) {
+        const key = `${nodeName}/${re}`;
+        const dir = join(this.runDir, 'devices', nodeName, re);
+        this.engines.set(key, {
+          device: nodeName,
+          re,
+          stateDir: join(dir, 'state'),
+          configDir: join(dir, 'config'),
+        });
+      }
+      if ((node as DeviceNode).powerOn) await this.powerOn(nodeName);
+    }
+  }
+
+  /** What `lab status` and reports show: nodes, addresses, folders. */
+  describe(): Record<string, unknown> {
+    return {
+      name: this.name,
+      topology: this.topology.name,
+      file: this.topology.file,
+      runDir: this.runDir,
+      networks: Object.fromEntries(
+        [...this.networks].map(([n, net]) => [
+          n,
+          { bridge: net.bridge, ipv4: net.ipv4.subnet, ipv6: net.ipv6?.subnet },
+        ]),
+      ),
+      nodes: Object.fromEntries(
+        Object.entries(this.topology.nodes).map(([n, node]) => [
+          n,
+          { kind: node.kind, ...(this.prepared?.placements.get(n) ?? {}) },
+        ]),
+      ),
+    };
+  }
+
+  async #startInfra(nodeName: string): Promise<void> {
+    const node = this.topology.nodes[nodeName];
+    const prepared = this.prepared as PreparedLab;
+    const place = prepared.placements.get(nodeName);
+    const network = this.networks.get(node?.network ?? '') as LabNetwork;
+    const configDir = prepared.configDirs.get(nodeName) ?? '';
+    const common = {
+      lab: this.name,
+      node: nodeName,
+      run: this.runId,
+      network: {
+        name: network.name,
+        ...(place?.ipv4 ? { ipv4: place.ipv4 } : {}),
+        ...(place?.ipv6 ? { ipv6: place.ipv6 } : {}),
+        aliases: [nodeName],
+      },
+      labels: this.#ownerLabels,
+      ...(this.#options.docker ? { docker: this.#options.docker } : {}),
+    };
+    let started: LabNode;
+    switch (node?.kind) {
+      case 'bootstrap-server':
+      case 'redirect-server':
+        started = await startNode({
+          ...common,
+          image: node.image ?? imageTag('server'),
+          binds: [
+            `${REPO_ROOT}:/opt/sztp-lab:ro`,
+            `${prepared.pkiDir}:/etc/sztp-lab/pki:ro`,
+            `${configDir}:/etc/sztp-lab/node:ro`,
+            `${join(configDir, 'data')}:/var/lib/sztp-lab/server`,
+          ],
+          cmd: [
+            'node',
+            '/opt/sztp-lab/harness/bin/sztp-lab.js',
+            'server',
+            '--config',
+            '/etc/sztp-lab/node/server.json',
+          ],
+        });
+        break;
+      case 'dhcp':
+        started = await startNode({
+          ...common,
+          image: node.image ?? imageTag(node.server === 'kea' ? 'dhcp-kea' : 'dhcp-isc'),
+          binds: [`${configDir}:/etc/sztp-lab:ro`],
+          capAdd: ['NET_ADMIN', 'NET_RAW'],
+        });
+        break;
+      case 'dns':
+        started = await startNode({
+          ...common,
+          image: node.image ?? imageTag('dns'),
+          binds: [`${configDir}:/etc/sztp-lab:ro`],
+        });
+        break;
+      case 'image-server':
+        started = await startNode({
+          ...common,
+          image: node.image ?? imageTag('web'),
+          binds: [`${configDir}:/etc/sztp-lab:ro`, `${prepared.pkiDir}:/etc/sztp-lab/pki:ro`],
+        });
+        break;
+      default:
+        throw new LabError('TOPOLOGY_INVALID', `node "${nodeName}" is not a service node`);
+    }
+    this.nodes.set(nodeName, started);
+  }
+
+  /** Readiness per kind: the server's admin health, the DHCP server's start line, named's zone load, nginx answering. */
+  async #ready(nodeName: string): Promise<void> {
+    const node = this.topology.nodes[nodeName];
+    const handle = this.nodes.get(nodeName) as LabNode;
+    const deadline = performance.now() + READY_TIMEOUT_MS;
+    let what = '';
+    const probe = async (): Promise<boolean> => {
+      switch (node?.kind) {
+        case 'bootstrap-server':
+        case 'redirect-server':
+          what = 'the admin API /health';
+          return (
+            (await execIn(handle, ['curl', '-sf', 'http://127.0.0.1:9000/health'])).exitCode === 0
+          );
+        case 'dhcp':
+          what = 'the DHCP server start line';
+          return /DHCP[46]_STARTED|Server starting service/.test(await nodeLogs(handle));
+        case 'dns':
+          what = 'named loading its zone';
+          return /all zones loaded/.test(await nodeLogs(handle));
+        case 'image-server':
+          what = 'nginx answering HTTPS';
+          return (
+            (
+              await execIn(handle, [
+                'curl',
+                '-sk',
+                '-o',
+                '/dev/null',
+                `https://127.0.0.1:${node.port}/`,
+              ])
+            ).exitCode === 0
+          );
+        default:
+          return true;
+      }
+    };
+    while (!(await probe())) {
+      const state = await handle.container.inspect();
+      if (!state.State.Running || performance.now() > deadline) {
+        const log = (await nodeLogs(handle)).slice(-1500);
+        throw new LabError(
+          'WAIT_TIMEOUT',
+          `node "${nodeName}" (${node?.kind}) ${state.State.Running ? `not ready after ${READY_TIMEOUT_MS} ms waiting for ${what}` : 'exited'}:\n${log}`,
+        );
+      }
+      await sleep(100);
+    }
+  }
+
+  async #startCaptures(): Promise<void> {
+    const dir = join(this.runDir, 'captures');
+    mkdirSync(dir, { recursive: true });
+    for (const [netName, network] of this.networks) {
+      // tcpdump on the host side of the bridge sees every frame between the lab's nodes.
+      const capture = await startNode({
+        lab: this.name,
+        node: `capture-${netName}`,
+        run: this.runId,
+        image: imageTag('base'),
+        hostNetwork: true,
+        labels: this.#ownerLabels,
+        capAdd: ['NET_ADMIN', 'NET_RAW'],
+        binds: [`${dir}:/captures`],
+        cmd: [
+          'tcpdump',
+          '-i',
+          network.bridge,
+          '-U',
+          '--immediate-mode',
+          '-s',
+          '0',
+          '-w',
+          `/captures/${netName}.pcap`,
+        ],
+      });
+      this.#captures.push(capture);
+    }
+  }
+
+  // ---- devices ----------------------------------------------------------------------------
+
+  #engines(device: string): EngineHandle[] {
+    const found = [...this.engines.values()].filter(
+      (e) => e.device === device || `${e.device}/${e.re}` === device,
+    );
+    if (found.length === 0)
+      throw new LabError('INVALID_ARGUMENT', `lab "${this.name}": no device "${device}"`);
+    return found;
+  }
+
+  /** Powers a device on: each routing engine's container starts (created on first power-on). */
+  async powerOn(device: string): Promise<void> {
+    for (const engine of this.#engines(device)) {
+      if (engine.node) {
+        await engine.node.container.start().catch((error) => {
+          if ((error as { statusCode?: number }).statusCode !== 304) throw error;
+        });
+        continue;
+      }
+      const node = this.topology.nodes[engine.device] as DeviceNode;
+      mkdirSync(engine.configDir, { recursive: true });
+      mkdirSync(engine.stateDir, { recursive: true });
+      const settings = deviceSettings(
+        this.topology,
+        (this.prepared as PreparedLab).placements,
+        engine.device,
+        engine.re,
+      );
+      const pki = (this.prepared as PreparedLab).pki;
+      const anchors: Record<string, string[]> = {
+        bootstrapTrustAnchors: node.trustsServers ? [pki.tlsTrustAnchor] : [],
+        voucherTrustAnchors: [pki.voucherTrustAnchor],
+        imageTrustAnchors: [pki.tlsTrustAnchor],
+      };
+      const config: Record<string, unknown> = { ...settings };
+      for (const [key, paths] of Object.entries(anchors)) {
+        config[key] = paths.map((path, i) => {
+          const file = `${key}-${i}.pem`;
+          writeFileSync(join(engine.configDir, file), readFileSync(path));
+          return `/etc/sztp-lab/${file}`;
+        });
+      }
+      writeFileSync(join(engine.configDir, 'device.json'), `${JSON.stringify(config, null, 2)}\n`);
+      const network = this.networks.get(node.network) as LabNetwork;
+      engine.node = await startNode({
+        lab: this.name,
+        node: `${engine.device}-${engine.re}`,
+        run: this.runId,
+        image: node.image ?? imageTag('device'),
+        network: { name: network.name, aliases: [`${engine.device}-${engine.re}`] },
+        binds: [
+          `${REPO_ROOT}:/opt/sztp-lab:ro`,
+          `${engine.configDir}:/etc/sztp-lab:ro`,
+          `${engine.stateDir}:/var/lib/sztp-lab/state`,
+        ],
+        capAdd: ['NET_ADMIN'],
+        restart: { name: 'on-failure', maximumRetryCount: 10 },
+        labels: this.#ownerLabels,
+        ...(this.#options.docker ? { docker: this.#options.docker } : {}),
+      });
+      this.nodes.set(`${engine.device}/${engine.re}`, engine.node);
+      await provideIdevid(engine.stateDir, node.serial, pki, node.model);
+      this.#log(`${engine.device}/${engine.re} powered on (serial ${node.serial})`);
+    }
+  }
+
+  async powerOff(device: string): Promise<void> {
+    for (const engine of this.#engines(device))
+      await engine.node?.container.stop({ t: 5 }).catch(() => {});
+  }
+
+  async reboot(device: string): Promise<void> {
+    for (const engine of this.#engines(device)) await engine.node?.container.restart({ t: 5 });
+  }
+
+  async zeroize(device: string): Promise<void> {
+    for (const engine of this.#engines(device)) {
+      if (!engine.node) continue;
+      const result = await execIn(engine.node, [
+        'node',
+        '/opt/sztp-lab/harness/bin/sztp-lab.js',
+        'device',
+        'zeroize',
+      ]);
+      if (result.exitCode !== 0)
+        throw new LabError('COMMAND_FAILED', `zeroize ${device}: ${result.stderr}`);
+      await engine.node.container.restart({ t: 5 });
+    }
+  }
+
+  /** Device events of every routing engine, merged in time order. */
+  deviceEvents(): DeviceEvent[] {
+    return [...this.engines.values()]
+      .flatMap((engine) => readDeviceEvents(engine.stateDir))
+      .sort((a, b) => a.time.localeCompare(b.time));
+  }
+
+  deviceState(device: string, re = 're0'): PersistentState | undefined {
+    const engine = this.#engines(device).find((e) => e.re === re);
+    const path = engine ? join(engine.stateDir, 'state.json') : '';
+    return path && existsSync(path)
+      ? (JSON.parse(readFileSync(path, 'utf8')) as PersistentState)
+      : undefined;
+  }
+
+  // ---- servers -----------------------------------------------------------------------------
+
+  /** Calls a server node's admin API (from inside its container, where it listens). */
+  async admin(server: string, method: string, path: string, body?: unknown): Promise<unknown> {
+    const node = this.nodes.get(server);
+    if (!node) throw new LabError('INVALID_ARGUMENT', `lab "${this.name}": no server "${server}"`);
+    const args = ['curl', '-sS', '-X', method, `http://127.0.0.1:9000${path}`];
+    if (body !== undefined)
+      args.push('-H', 'Content-Type: application/json', '--data-binary', JSON.stringify(body));
+    const result = await execIn(node, args);
+    if (result.exitCode !== 0)
+      throw new LabError(
+        'COMMAND_FAILED',
+        `admin ${method} ${path} on ${server}: ${result.stderr}`,
+      );
+    return result.stdout.trim() ? JSON.parse(result.stdout) : {};
+  }
+
+  async setRecord(server: string, serial: string, record: RecordSpec): Promise<void> {
+    const prepared = this.prepared as PreparedLab;
+    const wire = serverRecord(this.topology, prepared.placements, prepared.images, record);
+    await this.admin(server, 'PUT', `/devices/${encodeURIComponent(serial)}`, wire);
+  }
+
+  async progress(
+    server: string,
+  ): Promise<Record<string, { progressType: string; ts: string; message?: string }[]>> {
+    const out = (await this.admin(server, 'GET', '/progress')) as { progress?: Record<string, []> };
+    return out.progress ?? {};
+  }
+
+  async audit(server: string): Promise<Record<string, unknown>[]> {
+    const out = (await this.admin(server, 'GET', '/audit')) as {
+      entries?: Record<string, unknown>[];
+    };
+    return out.entries ?? [];
+  }
+
+  async logs(node: string): Promise<string> {
+    const handle = this.nodes.get(node);
+    return handle ? nodeLogs(handle) : '';
+  }
+
+  captureFiles(): string[] {
+    const dir = join(this.runDir, 'captures');
+    return [...this.networks.keys()]
+      .map((n) => join(dir, `${n}.pcap`))
+      .filter((p) => existsSync(p));
+  }
+
+  /** Removes every container and network of the lab; keeps the run folder unless `purge`. */
+  async stop(options: { purge?: boolean } = {}): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    for (const capture of this.#captures) {
+      await capture.container.kill({ signal: 'SIGINT' }).catch(() => {});
+    }
+    if (this.#captures.length) await sleep(300);
+    const docker = this.#options.docker ?? dockerClient();
+    const all = await docker.listContainers({
+      all: true,
+      filters: { label: [`sztp-lab.lab=${this.name}`] },
+    });
+    await Promise.all(
+      all.map((info) => removeNode({ container: docker.getContainer(info.Id) }).catch(() => {})),
+    );
+    for (const network of this.networks.values())
+      await removeLabNetwork(network, docker).catch(() => {});
+    if (options.purge) rmSync(this.runDir, { recursive: true, force: true });
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop({ purge: true });
+  }
+}
