@@ -33,9 +33,9 @@ interface ParsedCase {
   classname: string;
   name: string;
   time: string;
-  failure?: { message: string; type: string; text: string };
+  failure: { message: string; type: string; text: string } | null;
   skipped: boolean;
-  out?: string;
+  out: string | null;
 }
 
 /** Parses JUnit XML with Python's ElementTree, a parser that owes nothing to our writer. */
