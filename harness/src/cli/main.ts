@@ -14,6 +14,7 @@ import { registerPki } from './pki.ts';
 import { registerReport } from './report.ts';
 import { registerServer } from './server.ts';
 import { registerSetup } from './setup.ts';
+import { registerTopology } from './topology.ts';
 import { registerVoucher } from './voucher.ts';
 
 function packageVersion(): string {
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
     registerArtifacts,
     registerDns,
     registerServer,
+    registerTopology,
     registerReport,
   ]) {
     register(program);
