@@ -1,5 +1,11 @@
 import { recordReferenceProblems } from '../topology/check.ts';
-import { closest, dottedPath, type PathSegment, type Problem } from '../topology/problems.ts';
+import {
+  closest,
+  dottedPath,
+  type PathSegment,
+  type Problem,
+  withArticle,
+} from '../topology/problems.ts';
 import type { Locate } from '../topology/schema.ts';
 import type { NodeSpec, Topology } from '../topology/types.ts';
 import { matchPattern } from './load-values.ts';
@@ -144,7 +150,7 @@ function nodeRefProblem(topology: Topology, ref: string, need: Need): string | u
   }
   if (need !== 'any' && !kindFits(spec.kind, need)) {
     const wanted = need === 'device' ? 'a device' : 'a bootstrap-server or redirect-server';
-    return `"${name}" is ${wanted === 'a device' ? 'not a device' : `not ${wanted}`} (it is a ${spec.kind} node)`;
+    return `"${name}" is ${wanted === 'a device' ? 'not a device' : `not ${wanted}`} (it is ${withArticle(spec.kind)} node)`;
   }
   if (re !== undefined) {
     if (spec.kind !== 'device') return `"${ref}": only device nodes have routing engines`;

@@ -1,4 +1,10 @@
-import { closest, dottedPath as dottedPathOf, type PathSegment, type Problem } from './problems.ts';
+import {
+  closest,
+  dottedPath as dottedPathOf,
+  type PathSegment,
+  type Problem,
+  withArticle,
+} from './problems.ts';
 import type { Locate } from './schema.ts';
 import type { DeviceNode, NodeSpec, Topology } from './types.ts';
 
@@ -34,7 +40,7 @@ export function topologyProblems(topology: Topology, file: string, locate?: Loca
     const node = topology.nodes[name];
     if (node && kinds.includes(node.kind)) return true;
     const wanted = `a node of kind ${kinds.join(' or ')}`;
-    const actual = node ? ` (it is a ${node.kind} node)` : '';
+    const actual = node ? ` (it is ${withArticle(node.kind)} node)` : '';
     const guess = node ? undefined : closest(name, ofKind(...kinds));
     const hint = guess ? ` (did you mean "${guess}"?)` : '';
     report(segments, `"${name}" is not ${wanted}${actual}${hint}`);

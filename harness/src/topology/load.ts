@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
-import { LabError } from '../common/errors.ts';
+import { errorMessage } from '../common/errors.ts';
 import { topologyProblems } from './check.ts';
 import { resolveTopology } from './defaults.ts';
 import { displayName, type Problem, TOPOLOGY_INVALID, throwProblems } from './problems.ts';
@@ -92,12 +92,13 @@ export async function loadTopology(path: string): Promise<Topology> {
   return topologyFromYaml(await readText(path, file, TOPOLOGY_INVALID), file);
 }
 
+/** Reads a file, refusing a missing or unreadable one as a problem of that file. */
 export async function readText(path: string, file: string, code: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (error) {
-    const reason =
-      (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(error);
-    throw new LabError(code, `${file}: cannot read: ${reason}`, { cause: error });
+    const errno = (error as NodeJS.ErrnoException).code;
+    const reason = errno === 'ENOENT' ? 'no such file' : errorMessage(error);
+    throwProblems(code, [{ file, path: '', message: `cannot read: ${reason}` }]);
   }
 }

@@ -31,8 +31,8 @@ export function dottedPath(segments: readonly PathSegment[]): string {
 }
 
 /**
- * The text a person reads: the file, the path, what is wrong, and where in the YAML when known.
- * Messages that begin with "must"/"is" read on from the path; others follow a colon.
+ * The text a person reads: the file, the dotted path, what is wrong, and where in the YAML
+ * when known. Messages that begin with "must"/"is" read on from the path; others follow a colon.
  */
 export function formatProblem(problem: Problem): string {
   const where = problem.path === '' ? '' : problem.path;
@@ -42,8 +42,10 @@ export function formatProblem(problem: Problem): string {
       : /^(must|is|are|has) /.test(problem.message)
         ? `${where} ${problem.message}`
         : `${where}: ${problem.message}`;
-  const at = problem.line === undefined ? '' : ` (line ${problem.line}, column ${problem.col})`;
-  return `${problem.file}: ${joined}${at}`;
+  if (problem.line === undefined) return `${problem.file}: ${joined}`;
+  // Without a path (YAML syntax errors) the position is the only pointer: file:line:col first.
+  if (where === '') return `${problem.file}:${problem.line}:${problem.col}: ${joined}`;
+  return `${problem.file}: ${joined} (line ${problem.line}, column ${problem.col})`;
 }
 
 /** The name files go by in messages: relative to the working folder when inside it. */
@@ -88,4 +90,9 @@ export function closest(word: string, known: readonly string[]): string | undefi
     }
   }
   return bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+/** "a dhcp node", "an image-server node". */
+export function withArticle(word: string): string {
+  return `${/^[aeiou]/i.test(word) ? 'an' : 'a'} ${word}`;
 }
