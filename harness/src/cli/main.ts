@@ -8,10 +8,12 @@ import { registerDoctor } from './doctor.ts';
 import { registerDown } from './down.ts';
 import { registerFirmware } from './firmware.ts';
 import { registerImages } from './images.ts';
+import { registerLab } from './lab.ts';
 import { registerNetwork } from './network.ts';
 import { reportFailure } from './output.ts';
 import { registerPki } from './pki.ts';
 import { registerReport } from './report.ts';
+import { registerRun } from './run.ts';
 import { registerServer } from './server.ts';
 import { registerSetup } from './setup.ts';
 import { registerTopology } from './topology.ts';
@@ -36,6 +38,8 @@ export function buildProgram(): Command {
     registerDown,
     registerDhcpOption,
     registerDevice,
+    registerLab,
+    (p: Command) => registerRun(p, packageVersion()),
     registerFirmware,
     registerPki,
     registerVoucher,

@@ -221,7 +221,7 @@ export class StartedLab implements AsyncDisposable {
         started = await startNode({
           ...common,
           image: node.image ?? imageTag('web'),
-          binds: [`${configDir}:/etc/sztp-lab:ro`, `${prepared.pkiDir}:/etc/sztp-lab/pki:ro`],
+          binds: [`${configDir}:/etc/sztp-lab:ro`, `${prepared.pkiDir}:/etc/sztp-lab-pki:ro`],
         });
         break;
       default:

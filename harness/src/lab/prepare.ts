@@ -255,11 +255,11 @@ export async function prepareLab(
       nginxConfig({
         port: spec.port,
         root: '/etc/sztp-lab/images',
-        cert: `/etc/sztp-lab/pki/${relative(pkiDir, pki.servers.image.cert)}`,
-        key: `/etc/sztp-lab/pki/${relative(pkiDir, pki.servers.image.key)}`,
+        cert: `/etc/sztp-lab-pki/${relative(pkiDir, pki.servers.image.cert)}`,
+        key: `/etc/sztp-lab-pki/${relative(pkiDir, pki.servers.image.key)}`,
         verifyClient: spec.clientCertificates,
         ...(spec.clientCertificates !== 'off'
-          ? { clientCa: `/etc/sztp-lab/pki/${relative(pkiDir, pki.idevidRoot)}` }
+          ? { clientCa: `/etc/sztp-lab-pki/${relative(pkiDir, pki.idevidRoot)}` }
           : {}),
         accessLogs: ['/dev/stdout'],
       }),
