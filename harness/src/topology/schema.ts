@@ -134,6 +134,7 @@ function describe(
   // propertyNames' inner checks) are summed up by their parent's error.
   if (keyword === 'if') return undefined;
   if (/\/(oneOf|anyOf|propertyNames)\//.test(error.schemaPath)) return undefined;
+  if (error.propertyName !== undefined && keyword !== 'propertyNames') return undefined;
   const segments = pointerSegments(error.instancePath, doc);
   const friendly =
     parentSchema && typeof parentSchema.errorMessage === 'string'
