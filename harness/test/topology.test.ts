@@ -7,7 +7,10 @@ import type { DeviceNode, DhcpNode, ServerNode } from '../src/topology/types.ts'
 const FILE = 'topologies/x.yaml';
 
 /** A small valid topology document, as parsed YAML; each invalid case changes a copy. */
-function base(): Record<string, any> {
+// biome-ignore lint/suspicious/noExplicitAny: the cases reach into the document freely
+type Doc = Record<string, any>;
+
+function base(): Doc {
   return {
     name: 'lab',
     nodes: {
@@ -136,7 +139,7 @@ test('records for serials listed in unknown-serials are accepted', (t) => {
 });
 
 /** Each case breaks the base document one way; the message must name the file and the path. */
-const invalid: [string, (doc: Record<string, any>) => void, RegExp][] = [
+const invalid: [string, (doc: Doc) => void, RegExp][] = [
   [
     'unknown key, with a suggestion',
     (d) => {
@@ -397,7 +400,9 @@ test('a missing file is refused with its name', async (t) => {
 test('every property in both schemas has a description', (t) => {
   const missing: string[] = [];
   const visit = (node: unknown, path: string, root: Record<string, unknown>) => {
-    if (Array.isArray(node)) node.forEach((item, i) => visit(item, `${path}/${i}`, root));
+    if (Array.isArray(node)) {
+      for (const [i, item] of node.entries()) visit(item, `${path}/${i}`, root);
+    }
     if (!node || typeof node !== 'object') return;
     const properties = (node as { properties?: Record<string, Record<string, unknown>> })
       .properties;
@@ -407,7 +412,7 @@ test('every property in both schemas has a description', (t) => {
         target = target.$ref
           .slice(2)
           .split('/')
-          .reduce((at: any, part) => at?.[part], root) as Record<string, unknown>;
+          .reduce((at: Doc | undefined, part) => at?.[part], root) as Record<string, unknown>;
       }
       if (!target?.description) missing.push(`${path}/properties/${key}`);
     }

@@ -77,7 +77,7 @@ export function schemaProblems(
       file,
       path: dottedPath(segments),
       message: described.message,
-      ...(locate?.(segments) ?? {}),
+      ...(locate?.([...prefix, ...(described.at ?? described.segments)]) ?? {}),
     });
   }
   return problems;
@@ -128,7 +128,7 @@ function quote(value: unknown): string {
 function describe(
   error: ErrorObject,
   doc: unknown,
-): { segments: PathSegment[]; message: string } | undefined {
+): { segments: PathSegment[]; message: string; at?: PathSegment[] } | undefined {
   const { keyword, params, parentSchema } = error;
   // Failed `if`s only say which `then` applied; the branch errors (oneOf/anyOf alternatives,
   // propertyNames' inner checks) are summed up by their parent's error.
@@ -147,7 +147,7 @@ function describe(
       const known = Object.keys((parentSchema?.properties as Schema | undefined) ?? {});
       const guess = closest(key, known);
       const hint = guess ? ` (did you mean "${guess}"?)` : '';
-      return { segments, message: `unknown key "${key}"${hint}` };
+      return { segments, message: `unknown key "${key}"${hint}`, at: [...segments, key] };
     }
     case 'required':
       return { segments, message: `missing required key "${params.missingProperty}"` };
