@@ -83,7 +83,16 @@ export async function dhcpDiscover(config: DeviceConfig, family: 4 | 6): Promise
   const optionText = (family === 4 ? lease.sztp4 : lease.sztp6) ?? '';
   const address = (family === 4 ? lease.ipv4 : lease.ipv6) ?? '';
   if (!optionText) return { family, address, servers: [], skipped: [], warnings: [], optionText };
-  const decoded = decodeBootstrapServerList(parseHexText(optionText), {
+  // dhclient prints a `string` option as colon hex, unless every octet is printable: then it
+  // hands over the text itself. A conforming option starts with a zero octet (the high byte of
+  // the first length), so text means the server sent the URI as plain text.
+  let payload: Buffer;
+  try {
+    payload = parseHexText(optionText);
+  } catch {
+    payload = Buffer.from(optionText.replace(/^"|"$/g, ''), 'latin1');
+  }
+  const decoded = decodeBootstrapServerList(payload, {
     mode: config.lenientDhcp ? 'lenient' : 'strict',
   });
   return {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabError } from '../common/errors.ts';
 import { run } from '../common/exec.ts';
@@ -93,10 +93,12 @@ export async function makeCsr(stateDir: string, serial: string, hwModel: string)
       '-subj',
       `/serialNumber=${serial}/CN=${hwModel}`,
       '-out',
-      path,
+      `${path}.tmp`,
     ],
     { env: tpmEnv() },
   );
+  // The factory picks the CSR up as soon as it appears: it must appear whole.
+  renameSync(`${path}.tmp`, path);
   return readFileSync(path, 'utf8');
 }
 

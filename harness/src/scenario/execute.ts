@@ -118,9 +118,13 @@ async function applyFault(lab: StartedLab, fault: Fault): Promise<void> {
         const result = (await helper.wait()) as { StatusCode: number };
         if (result.StatusCode !== 0) {
           const log = (await helper.logs({ stdout: true, stderr: true })) as Buffer;
+          const text = log.toString();
+          const why = /qdisc kind is unknown/.test(text)
+            ? 'this kernel has no netem queueing discipline (sch_netem); use a server-side delay fault instead'
+            : text.slice(-300);
           throw new LabError(
             'COMMAND_FAILED',
-            `netem on ${fault.node}: tc exited ${result.StatusCode}: ${log.toString().slice(-300)}`,
+            `netem on ${fault.node}: tc exited ${result.StatusCode}: ${why}`,
           );
         }
       } finally {
