@@ -105,9 +105,11 @@ export function registerRun(program: Command, version: string): void {
             controller.signal,
           );
           const { stats } = report;
+          // The last line is the plain count CI systems read: "scenarios: N passed, N failed".
+          const skipped = stats.skipped ? `, ${stats.skipped} skipped` : '';
           out.result(
             { ok: stats.failed === 0, outDir, stats, durationMs: report.durationMs },
-            `report: ${outDir}/index.html`,
+            `report: ${outDir}/index.html\nscenarios: ${stats.passed + stats.flaky} passed, ${stats.failed} failed${skipped}`,
           );
           if (stats.failed > 0 || controller.signal.aborted) process.exitCode = 1;
         } finally {
