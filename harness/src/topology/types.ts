@@ -102,8 +102,8 @@ export interface DeviceNode extends NodeBase {
  */
 export interface RecordSpec {
   onboarding?: {
+    /** A file of an image-server node (`sha256` announces another hash, for negative tests). */
     bootImage?:
-      /** A file of an image-server node; `sha256` announces another hash (negative tests). */
       | { server: string; file: string; sha256?: string }
       | { osName: string; osVersion: string; uris: string[]; sha256: string };
     preConfigurationScript?: string;
