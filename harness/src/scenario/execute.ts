@@ -245,15 +245,22 @@ export async function executeScenario(
             'WAIT_TIMEOUT',
             `the scenario's ${scenario.timeoutMs / 1000} s are up`,
           );
-        await Promise.race([
-          runStep(lab, step),
-          sleep(left).then(() => {
-            throw new LabError(
-              'WAIT_TIMEOUT',
-              `the scenario's ${scenario.timeoutMs / 1000} s are up`,
-            );
-          }),
-        ]);
+        // The deadline timer is cancelled when the step ends, or it would keep the process
+        // alive until the scenario's whole time limit had passed.
+        const deadlineTimer = new AbortController();
+        try {
+          await Promise.race([
+            runStep(lab, step),
+            sleep(left, undefined, { signal: deadlineTimer.signal }).then(() => {
+              throw new LabError(
+                'WAIT_TIMEOUT',
+                `the scenario's ${scenario.timeoutMs / 1000} s are up`,
+              );
+            }),
+          ]);
+        } finally {
+          deadlineTimer.abort();
+        }
         steps.push({
           title,
           status: 'passed',
