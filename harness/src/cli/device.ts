@@ -15,7 +15,8 @@ export function registerDevice(program: Command): void {
     .option('--config <file>', 'device configuration', '/etc/sztp-lab/device.json')
     .option('--state <dir>', 'state volume', '/var/lib/sztp-lab/state')
     .action(async (opts: { config: string; state: string }) => {
-      process.exitCode = await runDevice(opts);
+      // runDevice returns only to reboot; the link server and timers must not keep it up.
+      process.exit(await runDevice(opts));
     });
 
   device

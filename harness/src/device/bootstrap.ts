@@ -49,6 +49,13 @@ export interface BootstrapDeps {
   dns?: (config: DeviceConfig) => Promise<DnsResult>;
   resolve?: (config: DeviceConfig, host: string) => Promise<string[]>;
   now?: () => Date;
+  /**
+   * Dual routing engines: every verified image is handed here (the primary keeps a copy for
+   * its backup), and with `downloadCurrentImage` the image is fetched even when the engine
+   * already runs it (the junos flavour's provision-backup-re behaviour).
+   */
+  keepImage?: (bytes: Buffer, osName: string, osVersion: string) => void;
+  downloadCurrentImage?: boolean;
 }
 
 interface Artifacts {
@@ -479,6 +486,10 @@ export class Bootstrapper {
       const wantVersion = String(image['os-version'] ?? running.osVersion);
       if (wantName === running.osName && wantVersion === running.osVersion) {
         this.#events.emit('boot-image-current', { osName: wantName, osVersion: wantVersion });
+        if (this.#d.downloadCurrentImage) {
+          const copy = await this.#installImage(image, wantName, wantVersion, false);
+          if (typeof copy === 'string') this.#events.emit('backup-image-error', { reason: copy });
+        }
         await report('boot-image-complete');
       } else {
         this.#events.emit('boot-image-mismatch', {
@@ -599,6 +610,7 @@ export class Bootstrapper {
     image: Record<string, unknown>,
     osName: string,
     osVersion: string,
+    install = true,
   ): Promise<{ slot: 'a' | 'b' } | string> {
     const { config, state } = this.#d;
     const uris = (image['download-uri'] ?? []) as string[];
@@ -665,7 +677,9 @@ export class Bootstrapper {
         lastError = `${uri} holds ${manifest['os-name']} ${manifest['os-version']}, not ${osName} ${osVersion}`;
         continue;
       }
+      this.#d.keepImage?.(bytes, osName, osVersion);
       const slot = state.state.active === 'a' ? 'b' : 'a';
+      if (!install) return { slot: state.state.active };
       state.update((s) => {
         s.slots[slot] = { osName, osVersion, sha256: digest };
         s.pendingSlot = slot;

@@ -46,6 +46,17 @@ export interface DeviceConfig {
   /** Read option 143/136 leniently (plain-text URIs some servers send). */
   lenientDhcp: boolean;
   scriptTimeoutMs: number;
+  /**
+   * Dual routing engines: this engine's and its peer's address on the chassis-internal link,
+   * the flavour of backup provisioning, and the manufacturer IDevID roots a backup's DevID
+   * must chain to.
+   */
+  dualRe?: {
+    flavour: 'junos' | 'junos-evolved';
+    self: string;
+    peer: string;
+    idevidTrustAnchors: string[];
+  };
 }
 
 const DEFAULTS: Omit<DeviceConfig, 'serial'> = {
@@ -70,7 +81,7 @@ const DEFAULTS: Omit<DeviceConfig, 'serial'> = {
   scriptTimeoutMs: 60_000,
 };
 
-const KNOWN = new Set(Object.keys(DEFAULTS).concat('serial', 'dns'));
+const KNOWN = new Set(Object.keys(DEFAULTS).concat('serial', 'dns', 'dualRe'));
 
 /** Reads and checks a device configuration; errors name the file and the field. */
 export function loadDeviceConfig(path: string): DeviceConfig {

@@ -7,6 +7,7 @@ import { LabError } from '../common/errors.ts';
 import { OpenSslDecrypter } from '../pki/openssl-decrypter.ts';
 import { Bootstrapper, derOfPem } from './bootstrap.ts';
 import { type DeviceConfig, loadDeviceConfig } from './device-config.ts';
+import { DualRe } from './dual-re.ts';
 import { EventLog } from './events.ts';
 import type { SshHostKey } from './reporter.ts';
 import { factoryState, StateStore } from './state.ts';
@@ -111,10 +112,27 @@ export async function runDevice(options: { config?: string; state?: string }): P
     sztpEnabled: store.state.sztpEnabled,
     profile: config.profile,
   });
+  // Dual routing engines: only the primary runs SZTP; a backup follows it and takes over when
+  // its heartbeats stop.
+  let dual: DualRe | undefined;
+  if (config.dualRe) {
+    dual = new DualRe({
+      config,
+      store,
+      events,
+      stateDir,
+      onReboot: () => process.exit(REBOOT_EXIT),
+    });
+    if ((await dual.elect()) === 'backup') {
+      events.status('backup');
+      await dual.followPrimary();
+    }
+    events.status('primary');
+  }
   if (!store.state.sztpEnabled) {
     events.emit('sztp-disabled', {});
-    events.status('running');
-    return idle();
+    events.status(dual ? 'primary' : 'running');
+    return dual ? dual.provisionBackups() : idle();
   }
   const certPem = readFileSync(join(stateDir, CERT_FILE), 'utf8');
   const bootstrapper = new Bootstrapper({
@@ -128,14 +146,22 @@ export async function runDevice(options: { config?: string; state?: string }): P
     },
     decrypter: new OpenSslDecrypter(derOfPem(certPem), join(stateDir, KEY_FILE), TPM_PROVIDER_ARGS),
     sshHostKeys: sshHostKeys(stateDir),
+    ...(dual
+      ? {
+          keepImage: (bytes: Buffer, osName: string, osVersion: string) =>
+            dual?.keepImage(bytes, osName, osVersion),
+          downloadCurrentImage: config.dualRe?.flavour === 'junos',
+        }
+      : {}),
   });
   const outcome = await bootstrapper.run();
   bootstrapper.dispose();
   if (outcome === 'reboot') {
     events.status('rebooting');
+    await dual?.announceReboot();
     return REBOOT_EXIT;
   }
-  return idle();
+  return dual ? dual.provisionBackups() : idle();
 }
 
 /** Zeroize: back to the factory default; the IDevID (and the TPM) stay, as on real hardware. */

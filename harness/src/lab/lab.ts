@@ -8,6 +8,7 @@ import { errorMessage, LabError } from '../common/errors.ts';
 import type { DeviceEvent } from '../device/events.ts';
 import { provideIdevid, REPO_ROOT, readDeviceEvents } from '../device/node.ts';
 import type { PersistentState } from '../device/state.ts';
+import { initPki, type PkiManifest } from '../pki/lab-pki.ts';
 import { execIn, type LabNode, nodeLogs, removeNode, startNode } from '../runtime/containers.ts';
 import { dockerClient } from '../runtime/docker.ts';
 import { imageTag } from '../runtime/images.ts';
@@ -107,6 +108,20 @@ export class StartedLab implements AsyncDisposable {
           name: netName,
           run: this.runId,
           ipv6: spec.ipv6,
+          labels: this.#ownerLabels,
+        }),
+      );
+    }
+    // Each dual-RE device gets a private chassis link between its routing engines.
+    for (const [nodeName, node] of Object.entries(t.nodes)) {
+      if (node.kind !== 'device' || !(node as DeviceNode).routingEngines.includes('re1')) continue;
+      this.networks.set(
+        `ri-${nodeName}`,
+        await createLabNetwork({
+          lab: this.name,
+          name: `ri-${nodeName}`,
+          run: this.runId,
+          ipv6: false,
           labels: this.#ownerLabels,
         }),
       );
@@ -323,6 +338,7 @@ export class StartedLab implements AsyncDisposable {
 
   /** Powers a device on: each routing engine's container starts (created on first power-on). */
   async powerOn(device: string): Promise<void> {
+    const factories: Promise<void>[] = [];
     for (const engine of this.#engines(device)) {
       if (engine.node) {
         await engine.node.container.start().catch((error) => {
@@ -346,6 +362,17 @@ export class StartedLab implements AsyncDisposable {
         imageTrustAnchors: [pki.tlsTrustAnchor],
       };
       const config: Record<string, unknown> = { ...settings };
+      const link = this.networks.get(`ri-${engine.device}`);
+      const linkPrefix = link?.ipv4.subnet.replace(/\.0\/24$/, '');
+      if (link) {
+        writeFileSync(join(engine.configDir, 'idevid-root.pem'), readFileSync(pki.idevidRoot));
+        config.dualRe = {
+          flavour: node.flavour ?? 'junos',
+          self: `${linkPrefix}.${engine.re === 're0' ? 10 : 11}`,
+          peer: `${linkPrefix}.${engine.re === 're0' ? 11 : 10}`,
+          idevidTrustAnchors: ['/etc/sztp-lab/idevid-root.pem'],
+        };
+      }
       for (const [key, paths] of Object.entries(anchors)) {
         config[key] = paths.map((path, i) => {
           const file = `${key}-${i}.pem`;
@@ -367,14 +394,40 @@ export class StartedLab implements AsyncDisposable {
           `${engine.stateDir}:/var/lib/sztp-lab/state`,
         ],
         capAdd: ['NET_ADMIN'],
+        ...(link
+          ? {
+              extraNetworks: [
+                { name: link.name, ipv4: `${linkPrefix}.${engine.re === 're0' ? 10 : 11}` },
+              ],
+            }
+          : {}),
         restart: { name: 'on-failure', maximumRetryCount: 10 },
         labels: this.#ownerLabels,
         ...(this.#options.docker ? { docker: this.#options.docker } : {}),
       });
       this.nodes.set(`${engine.device}/${engine.re}`, engine.node);
-      await provideIdevid(engine.stateDir, node.serial, pki, node.model);
-      this.#log(`${engine.device}/${engine.re} powered on (serial ${node.serial})`);
+      factories.push(
+        (async () => {
+          // A rogue backup gets its DevID from a CA that is not the manufacturer's.
+          const issuer = engine.re === 're1' && node.rogueRe1 ? await this.#roguePki() : pki;
+          await provideIdevid(engine.stateDir, node.serial, issuer, node.model);
+          this.#log(`${engine.device}/${engine.re} powered on (serial ${node.serial})`);
+        })(),
+      );
     }
+    // The routing engines of a chassis power on together; their factories answer in parallel.
+    await Promise.all(factories);
+  }
+
+  #rogue: Promise<PkiManifest> | undefined;
+
+  #roguePki(): Promise<PkiManifest> {
+    this.#rogue ??= initPki(join(this.runDir, 'rogue-pki'), {
+      key: 'ecdsa-p256',
+      pinnedDomain: 'root',
+      domain: 'rogue.invalid',
+    });
+    return this.#rogue;
   }
 
   async powerOff(device: string): Promise<void> {

@@ -423,7 +423,8 @@ export function deviceSettings(
     hwModel: node.model,
     profile: node.profile,
     keyAlgorithm: node.keyAlgorithm,
-    factoryImage: node.startingImage,
+    factoryImage:
+      re === 're1' && node.backupStartingImage ? node.backupStartingImage : node.startingImage,
     sources: node.sources,
     wellKnownServers: node.wellKnownServers.map((server) => ({
       address: placements.get(server)?.ipv4,

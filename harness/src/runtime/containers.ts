@@ -18,6 +18,8 @@ export interface NodeSpec {
   binds?: string[];
   capAdd?: string[];
   sysctls?: Record<string, string>;
+  /** More networks to join before the container starts (e.g. a chassis-internal link). */
+  extraNetworks?: { name: string; ipv4?: string }[];
   /** More labels, e.g. the owning process of a scenario run (for the reaper). */
   labels?: Record<string, string>;
   /** Share the host's network namespace (packet capture on a lab bridge); no lab network. */
@@ -82,6 +84,12 @@ export async function startNode(spec: NodeSpec): Promise<LabNode> {
       },
       NetworkingConfig: { EndpointsConfig: endpoints },
     });
+    for (const extra of spec.extraNetworks ?? []) {
+      await docker.getNetwork(extra.name).connect({
+        Container: container.id,
+        EndpointConfig: { ...(extra.ipv4 ? { IPAMConfig: { IPv4Address: extra.ipv4 } } : {}) },
+      });
+    }
     await container.start();
     return { id: container.id, name, node: spec.node, container };
   } catch (error) {

@@ -94,8 +94,10 @@ export function evaluate(expect: Expectations, final: FinalState): ExpectationRe
       });
     }
   }
-  for (const [device, want] of Object.entries(expect.devices)) {
-    const re = want.re ?? 're0';
+  for (const [key, want] of Object.entries(expect.devices)) {
+    // `router1/re1` names a routing engine directly; `router1` means its re0 unless `re` says.
+    const [device = key, reInKey] = key.split('/');
+    const re = want.re ?? reInKey ?? 're0';
     const state = final.state(device, re);
     const who = `${device}/${re}`;
     if (!state) {

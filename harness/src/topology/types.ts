@@ -93,6 +93,10 @@ export interface DeviceNode extends NodeBase {
   powerOn: boolean;
   /** Dual-RE flavour (see the dual routing engines issue): junos or junos-evolved. */
   flavour?: 'junos' | 'junos-evolved';
+  /** The image re1 runs from the factory, when it differs (dual routing engines). */
+  backupStartingImage?: { osName: string; osVersion: string };
+  /** Negative tests: re1's DevID comes from a CA that is not the manufacturer's. */
+  rogueRe1?: boolean;
 }
 
 /**
