@@ -7,10 +7,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { run } from '../src/common/exec.ts';
+import { Lab } from '../src/lab/lab.ts';
 import { removeLabs } from '../src/runtime/cleanup.ts';
 import { startNode } from '../src/runtime/containers.ts';
 import { buildImages, IMAGE_NAMES, imageTag } from '../src/runtime/images.ts';
 import { createLabNetwork } from '../src/runtime/networks.ts';
+import { loadTopology } from '../src/topology/load.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const ROLES = IMAGE_NAMES.filter((name) => name !== 'base');
@@ -82,6 +84,63 @@ async function plainRound(): Promise<number> {
   return elapsed;
 }
 
+/** Lab up and ready: the standard topology (PKI, configurations, four nodes, readiness probes). */
+async function topologyRound(): Promise<{ upMs: number; plainMs: number }> {
+  const topology = await loadTopology(
+    new URL('../../topologies/standard.yaml', import.meta.url).pathname,
+  );
+  const started = performance.now();
+  const lab = await Lab.start(topology, { runId: randomBytes(3).toString('hex') });
+  const upMs = performance.now() - started;
+  await lab.stop({ purge: true });
+  const images = ['dhcp-kea', 'server', 'web', 'device'] as const;
+  const id = randomBytes(4).toString('hex');
+  const label = `sztp-lab.bench=${id}`;
+  const plainStart = performance.now();
+  await Promise.all(
+    images.map((role) =>
+      run('docker', [
+        'run',
+        '-d',
+        '--init',
+        '--label',
+        label,
+        '--entrypoint',
+        'sleep',
+        imageTag(role),
+        'infinity',
+      ]),
+    ),
+  );
+  const plainMs = performance.now() - plainStart;
+  const ids = (await run('docker', ['ps', '-aq', '--filter', `label=${label}`])).stdout
+    .split('\n')
+    .filter(Boolean);
+  if (ids.length) await run('docker', ['rm', '-f', ...ids]);
+  return { upMs, plainMs };
+}
+
+async function libraryWallTime(): Promise<number> {
+  const started = performance.now();
+  await run(
+    process.execPath,
+    [
+      new URL('../bin/sztp-lab.js', import.meta.url).pathname,
+      'run',
+      'scenarios',
+      '--reporter',
+      'json',
+      '--out',
+      '/tmp/sztp-lab-bench-library',
+    ],
+    {
+      allowFailure: true,
+      timeoutMs: 30 * 60_000,
+    },
+  );
+  return performance.now() - started;
+}
+
 async function main(): Promise<void> {
   await buildImages({});
   const lab: number[] = [];
@@ -102,6 +161,19 @@ async function main(): Promise<void> {
     ratio: Number((median(lab) / median(plain)).toFixed(2)),
     networkWithRulesMs: Math.round(median(networkMs)),
   };
+  const ups: { upMs: number; plainMs: number }[] = [];
+  for (let round = 1; round <= ROUNDS; round++) ups.push(await topologyRound());
+  const up = {
+    labUpAndReadyMs: Math.round(median(ups.map((u) => u.upMs))),
+    plainSameImagesMs: Math.round(median(ups.map((u) => u.plainMs))),
+  };
+  const upRatio = Number((up.labUpAndReadyMs / up.plainSameImagesMs).toFixed(2));
+  const library =
+    process.env.BENCH_LIBRARY === '1' ? Math.round(await libraryWallTime()) : undefined;
+  Object.assign(result, {
+    standardTopology: { ...up, ratio: upRatio },
+    ...(library ? { libraryWallMs: library } : {}),
+  });
   if (json) {
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } else {
@@ -112,6 +184,12 @@ async function main(): Promise<void> {
         `  of which network + firewall:      ${result.networkWithRulesMs} ms`,
         `plain parallel docker run:          ${result.plainDockerRunMs} ms`,
         `ratio (lab / plain):                ${result.ratio}`,
+        `standard topology up and ready:     ${up.labUpAndReadyMs} ms (PKI, configurations, 4 nodes, readiness, device factory identity)`,
+        `plain docker run of its 4 images:   ${up.plainSameImagesMs} ms`,
+        `ratio (lab up / plain):             ${upRatio}`,
+        ...(library
+          ? [`scenario library wall time:         ${(library / 1000).toFixed(0)} s`]
+          : ['scenario library wall time:         (set BENCH_LIBRARY=1 to measure)']),
         '',
       ].join('\n'),
     );
