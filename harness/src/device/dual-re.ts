@@ -165,7 +165,7 @@ export class DualRe {
     for (;;) {
       await sleep(400);
       const peer = await this.link.peerStatus();
-      if (!peer || peer.role !== 'backup') continue;
+      if (peer?.role !== 'backup') continue;
       let verdict = verdicts.get(peer.bootId);
       if (!verdict) {
         const answer = await this.link.challenge();

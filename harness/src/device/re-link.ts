@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { run } from '../common/exec.ts';
 import { parseFirmware } from '../sztp/firmware.ts';
 import type { EventLog } from './events.ts';
-import type { StateStore } from './state.ts';
 import { CERT_FILE, KEY_FILE, TPM_PROVIDER_ARGS } from './tpm.ts';
 
 /**
@@ -223,7 +222,7 @@ export class ReLink {
 
   async peerStatus(): Promise<LinkStatus | undefined> {
     const answer = await this.call('GET', '/status');
-    if (!answer || answer.status !== 200) return undefined;
+    if (answer?.status !== 200) return undefined;
     try {
       return JSON.parse(answer.body.toString()) as LinkStatus;
     } catch {
@@ -240,7 +239,7 @@ export class ReLink {
       JSON.stringify({ nonce: nonce.toString('base64') }),
       5000,
     );
-    if (!answer || answer.status !== 200) return undefined;
+    if (answer?.status !== 200) return undefined;
     const parsed = JSON.parse(answer.body.toString()) as { signature: string; chain: string };
     return { nonce, signature: Buffer.from(parsed.signature, 'base64'), chain: parsed.chain };
   }
