@@ -130,6 +130,37 @@ export function buildMessages(
       case 'bootstrap-complete':
         add(e.time, me, me, 'bootstrap complete', 'ok');
         break;
+      // Dual routing engines: what crosses the chassis link.
+      case 'mastership':
+        add(e.time, me, me, `mastership: ${e.role}`, 'neutral');
+        break;
+      case 'mastership-acquired':
+        add(e.time, me, me, `mastership acquired (${e.reason})`, 'error');
+        break;
+      case 'backup-authenticated':
+      case 'backup-refused': {
+        const backup = String(e.backup);
+        add(e.time, me, backup, 'DevID challenge (nonce)');
+        add(
+          e.time,
+          backup,
+          me,
+          e.kind === 'backup-authenticated'
+            ? 'signed in its TPM: DevID trusted'
+            : `refused: ${e.reason}`,
+          e.kind === 'backup-authenticated' ? 'ok' : 'error',
+        );
+        break;
+      }
+      case 'backup-image-sync':
+        add(e.time, me, String(e.backup), `image ${e.to} (${e.flavour})`);
+        break;
+      case 'backup-config-sync':
+        add(e.time, me, String(e.backup), 'configuration sync', e.status === 204 ? 'ok' : 'error');
+        break;
+      case 'backup-provisioned':
+        add(e.time, me, me, `backup ${e.backup} provisioned`, 'ok');
+        break;
       default:
         break;
     }
