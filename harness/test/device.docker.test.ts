@@ -398,6 +398,31 @@ test.serial('docker: signed onboarding information on removable storage is accep
 });
 
 test.serial(
+  'docker: onboarding information encrypted to the IDevID is decrypted in the TPM',
+  async (t) => {
+    await withLab(
+      {
+        dhcp: 'none',
+        usb: {
+          info: { configuration: CONFIG, 'configuration-handling': 'merge' },
+          sign: true,
+          encrypt: true,
+        },
+        records: (f) => ({ devices: { [`${f.serial}-UNUSED`]: { onboarding: {} } } }),
+      },
+      async (lab) => {
+        await lab.waitFor(complete, 'bootstrap-complete');
+        t.like(
+          lab.events().find((e) => e.kind === 'conveyed-information'),
+          { from: 'removable storage', signed: true, encrypted: true },
+        );
+        t.is(leaf(state(lab).config.running, 'system/host-name'), 'r1');
+      },
+    );
+  },
+);
+
+test.serial(
   'docker: unsigned onboarding information from an untrusted source is refused',
   async (t) => {
     await withLab(

@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { derOfPem } from '../../src/device/bootstrap.ts';
 import type { DeviceEvent } from '../../src/device/events.ts';
 import {
   REPO_ROOT,
@@ -48,7 +49,7 @@ export interface SztpLabOptions {
   /** Server-side faults armed through the admin API before the device powers on. */
   faults?: Record<string, unknown>[];
   /** Put conveyed information on a removable-storage folder and make it the only source. */
-  usb?: { info: Record<string, unknown>; sign: boolean };
+  usb?: { info: Record<string, unknown>; sign: boolean; encrypt?: boolean };
 }
 
 export interface LabFacts {
@@ -269,12 +270,28 @@ export async function startSztpLab(options: SztpLabOptions): Promise<SztpLab> {
 
     let usbSettings: Record<string, unknown> = {};
     const extraBinds: string[] = [];
-    if (options.usb) {
+    const usb = options.usb;
+    let writeUsb: ((stateDir: string) => Promise<void>) | undefined;
+    if (usb) {
       const input = Buffer.from(
-        JSON.stringify({ 'ietf-sztp-conveyed-info:onboarding-information': options.usb.info }),
+        JSON.stringify({ 'ietf-sztp-conveyed-info:onboarding-information': usb.info }),
       );
-      const set = await createArtifacts(pki, { serial, input, sign: options.usb.sign });
-      await writeArtifacts(join(root, 'usb', serial, 'bootstrapping-data'), set);
+      // Encrypted artifacts need the device's IDevID, which exists only after its factory step:
+      // they are written once the certificate is there (the device retries the source).
+      writeUsb = async (stateDir: string) => {
+        const encryptTo = usb.encrypt
+          ? derOfPem(readFileSync(join(stateDir, 'idevid.pem'), 'utf8'))
+          : undefined;
+        const set = await createArtifacts(pki, {
+          serial,
+          input,
+          sign: usb.sign,
+          ...(encryptTo ? { encryptTo, idevidCert: encryptTo } : {}),
+        });
+        await writeArtifacts(join(root, 'usb', serial, 'bootstrapping-data'), set);
+      };
+      mkdirSync(join(root, 'usb'), { recursive: true });
+      if (!usb.encrypt) await writeUsb('');
       extraBinds.push(`${join(root, 'usb')}:/media/usb:ro`);
       usbSettings = { sources: ['usb'] };
     }
@@ -308,6 +325,7 @@ export async function startSztpLab(options: SztpLabOptions): Promise<SztpLab> {
       imageTrustAnchors: [pki.tlsTrustAnchor],
     });
     nodes.push(device);
+    if (usb?.encrypt && writeUsb) await writeUsb(stateDir);
 
     const admin = async (path: string) => {
       const out = await execOk(server, ['curl', '-sS', `http://127.0.0.1:9000${path}`]);
