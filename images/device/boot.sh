@@ -24,4 +24,8 @@ done
 # the lockout disabled (recovery time 0) and any earlier lockout cleared.
 tpm2_dictionarylockout --clear-lockout >/dev/null 2>&1 || true
 tpm2_dictionarylockout --setup-parameters --max-tries=32 --recovery-time=0 --lockout-recovery-time=0 >/dev/null 2>&1 || true
+if [ $# -eq 0 ] || [ "$1" = run ]; then
+  if [ $# -gt 0 ]; then shift; fi
+  exec node /opt/sztp-lab/harness/bin/sztp-lab-device.js "$@"
+fi
 exec node /opt/sztp-lab/harness/bin/sztp-lab.js device "$@"
