@@ -12,6 +12,22 @@ export const ErrorCodes = {
   DHCP_OPTION_INVALID: 'a DHCP SZTP redirect option could not be decoded or encoded',
   SETUP_FAILED: 'the host could not be prepared for the lab',
   CAPTURE_INVALID: 'a packet capture could not be read',
+  TOPOLOGY_INVALID: 'a topology file (or one built in code) breaks its schema or references',
+  SCENARIO_INVALID: 'a scenario file breaks its schema or names what its topology lacks',
+  LAB_START_FAILED: 'a lab could not be brought up',
+  REPORT_INVALID: 'a report.json could not be read back',
+  FIRMWARE_INVALID: 'a file is not a lab firmware image, or its manifest does not match',
+  DNS_RECORD_INVALID: 'a DNS zone or SZTP TXT record could not be built or read',
+  CONFIG_INVALID: 'a device configuration (Junos XML) could not be parsed or merged',
+  DEVICE_CONFIG_INVALID: 'a device settings file (device.json) is invalid',
+  DEVICE_STATE_INVALID: "a routing engine's state file is unreadable",
+  DEVICE_IDENTITY: 'a routing engine did not receive its IDevID from the factory',
+  TPM_KEY_INVALID: 'a key file is not a TPM-wrapped (TSS2) key',
+  SERVER_CONFIG_INVALID: 'a bootstrap server configuration or records file is invalid',
+  SERVER_START_FAILED: 'the bootstrap server could not listen',
+  /** The verifier's codes (VOUCHER_*, OWNER_CERT_*, CMS_*, ...) are listed in pki/codes.ts. */
+  UNSIGNED_ONBOARDING_FROM_UNTRUSTED:
+    'unsigned onboarding information came from an untrusted source',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes | (string & {});
