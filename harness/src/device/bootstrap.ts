@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,9 +7,9 @@ import { errorMessage } from '../common/errors.ts';
 import { readContentInfo, readSignedData } from '../pki/cms-read.ts';
 import { PkiError } from '../pki/codes.ts';
 import { Oid } from '../pki/oids.ts';
+import { certificatesToPem, firstCertificateFromPem } from '../pki/pem.ts';
 import type { Decrypter } from '../pki/signer.ts';
 import { DeviceVerifier, type Verified } from '../pki/verifier.ts';
-import { parseFirmware } from '../sztp/firmware.ts';
 import { candidate } from './config-store.ts';
 import type { DeviceConfig, ServerEntry, SourceName } from './device-config.ts';
 import {
@@ -21,6 +21,7 @@ import {
   usbDiscover,
 } from './discovery.ts';
 import type { EventLog } from './events.ts';
+import { fetchBootImage } from './image-install.ts';
 import { OPERATIONS, ProgressReporter, type ReportingLevel, type SshHostKey } from './reporter.ts';
 import { runScript, type ScriptResult } from './scripts.ts';
 import type { StateStore } from './state.ts';
@@ -75,17 +76,6 @@ interface Origin {
 
 const MEDIA_JSON = 'application/yang-data+json';
 
-function pemOf(ders: Uint8Array[]): string {
-  return ders
-    .map((der) => {
-      const body = Buffer.from(der)
-        .toString('base64')
-        .replace(/(.{64})/g, '$1\n');
-      return `-----BEGIN CERTIFICATE-----\n${body.trim()}\n-----END CERTIFICATE-----\n`;
-    })
-    .join('');
-}
-
 /**
  * The RFC 8572 §5 device logic of one routing engine: sources in order, servers with every
  * address, redirects (trust passed on only from trusted redirect information), signed-data
@@ -96,11 +86,16 @@ export class Bootstrapper {
   readonly #send: NonNullable<BootstrapDeps['send']>;
   readonly #work: string;
   #preconfiguredAnchors: string | undefined;
+  /** The manufacturer's voucher trust anchors, read once. */
+  readonly #voucherAnchors: Uint8Array[];
 
   constructor(deps: BootstrapDeps) {
     this.#d = deps;
     this.#send = deps.send ?? httpsRequest;
     this.#work = mkdtempSync(join(tmpdir(), 'sztp-device-'));
+    this.#voucherAnchors = deps.config.voucherTrustAnchors.map((path) =>
+      firstCertificateFromPem(readFileSync(path, 'utf8'), path),
+    );
     const pems = deps.config.bootstrapTrustAnchors.map((path) => readFileSync(path, 'utf8'));
     if (pems.length) {
       this.#preconfiguredAnchors = join(this.#work, 'bootstrap-anchors.pem');
@@ -260,7 +255,7 @@ export class Bootstrapper {
         'a trust-anchor must be a certificates-only SignedData',
       );
     }
-    return pemOf(readSignedData(info.content, 'redirect trust-anchor').certificates);
+    return certificatesToPem(readSignedData(info.content, 'redirect trust-anchor').certificates);
   }
 
   /**
@@ -359,9 +354,7 @@ export class Bootstrapper {
   ): Promise<Outcome> {
     const config = this.#d.config;
     const verifier = new DeviceVerifier({
-      voucherTrustAnchors: config.voucherTrustAnchors.map((path) =>
-        derOfPem(readFileSync(path, 'utf8')),
-      ),
+      voucherTrustAnchors: this.#voucherAnchors,
       serialNumber: config.serial,
       decrypter: this.#d.decrypter,
       ...(nonce ? { nonce } : {}),
@@ -605,95 +598,36 @@ export class Bootstrapper {
     return result;
   }
 
-  /** Downloads, checks and installs an image into the other slot; a string says what failed. */
+  /** Downloads and checks an image, then installs it into the other slot (unless only kept). */
   async #installImage(
     image: Record<string, unknown>,
     osName: string,
     osVersion: string,
     install = true,
   ): Promise<{ slot: 'a' | 'b' } | string> {
-    const { config, state } = this.#d;
-    const uris = (image['download-uri'] ?? []) as string[];
-    const checks = (image['image-verification'] ?? []) as {
-      'hash-algorithm': string;
-      'hash-value': string;
-    }[];
-    const sha256 = checks.find((check) => /sha-256$/.test(check['hash-algorithm']));
-    if (
-      config.profile === 'junos' &&
-      checks.some((check) => !/sha-256$/.test(check['hash-algorithm']))
-    ) {
-      return 'the junos profile accepts only sha-256 image verification';
-    }
-    if (!sha256) return 'no sha-256 hash to verify the image with';
-    if (config.profile === 'junos' && osName !== 'Junos') return `os-name "${osName}" is not Junos`;
-    const expected = sha256['hash-value'].replaceAll(':', '').toLowerCase();
-    const file = join(this.#work, 'image.tgz');
-    let lastError = 'no download-uri';
-    for (const uri of uris) {
-      const url = new URL(uri);
-      const endpoint: Endpoint = {
-        host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-        port: Number(url.port || 443),
-      };
-      const anchors = config.imageTrustAnchors.length
-        ? join(this.#work, 'image-anchors.pem')
-        : undefined;
-      if (anchors)
-        writeFileSync(
-          anchors,
-          config.imageTrustAnchors.map((p) => readFileSync(p, 'utf8')).join('\n'),
-        );
-      const result = await this.#send(endpoint, url.pathname + url.search, {
+    const { state } = this.#d;
+    const fetched = await fetchBootImage(
+      {
+        config: this.#d.config,
         identity: this.#d.identity,
-        outFile: file,
-        timeoutMs: 120_000,
-        ...(anchors ? { trustAnchors: anchors } : {}),
-      });
-      this.#events.emit('image-download', {
-        uri,
-        status: result.status,
-        ...(result.error ? { error: result.error } : {}),
-      });
-      if (result.status !== 200) {
-        lastError = `${uri}: ${result.error ?? `HTTP ${result.status}`}`;
-        continue;
-      }
-      const bytes = readFileSync(file);
-      const digest = createHash('sha256').update(bytes).digest('hex');
-      if (digest !== expected) {
-        lastError = `${uri}: SHA-256 ${digest} does not match the expected ${expected}`;
-        this.#events.emit('image-hash-mismatch', { uri, expected, actual: digest });
-        continue;
-      }
-      let manifest: ReturnType<typeof parseFirmware>;
-      try {
-        manifest = parseFirmware(bytes, uri);
-      } catch (error) {
-        lastError = errorMessage(error);
-        continue;
-      }
-      if (manifest['os-name'] !== osName || manifest['os-version'] !== osVersion) {
-        lastError = `${uri} holds ${manifest['os-name']} ${manifest['os-version']}, not ${osName} ${osVersion}`;
-        continue;
-      }
-      this.#d.keepImage?.(bytes, osName, osVersion);
-      const slot = state.state.active === 'a' ? 'b' : 'a';
-      if (!install) return { slot: state.state.active };
-      state.update((s) => {
-        s.slots[slot] = { osName, osVersion, sha256: digest };
-        s.pendingSlot = slot;
-        s.imageReboots += 1;
-      });
-      this.#events.emit('image-installed', { slot, osName, osVersion });
-      return { slot };
-    }
-    return lastError;
+        events: this.#events,
+        work: this.#work,
+        send: this.#send,
+      },
+      image,
+      osName,
+      osVersion,
+    );
+    if (typeof fetched === 'string') return fetched;
+    this.#d.keepImage?.(fetched.bytes, osName, osVersion);
+    if (!install) return { slot: state.state.active };
+    const slot = state.state.active === 'a' ? 'b' : 'a';
+    state.update((s) => {
+      s.slots[slot] = { osName, osVersion, sha256: fetched.sha256 };
+      s.pendingSlot = slot;
+      s.imageReboots += 1;
+    });
+    this.#events.emit('image-installed', { slot, osName, osVersion });
+    return { slot };
   }
-}
-
-export function derOfPem(pem: string): Uint8Array {
-  const match = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/.exec(pem);
-  if (!match?.[1]) throw new PkiError('CMS_MALFORMED', 'no certificate in the PEM file');
-  return new Uint8Array(Buffer.from(match[1].replace(/\s+/g, ''), 'base64'));
 }

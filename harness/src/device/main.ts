@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LabError } from '../common/errors.ts';
 import { OpenSslDecrypter } from '../pki/openssl-decrypter.ts';
-import { Bootstrapper, derOfPem } from './bootstrap.ts';
+import { firstCertificateFromPem } from '../pki/pem.ts';
+import { Bootstrapper } from './bootstrap.ts';
 import { type DeviceConfig, loadDeviceConfig } from './device-config.ts';
 import { DualRe } from './dual-re.ts';
 import { EventLog } from './events.ts';
@@ -144,7 +145,11 @@ export async function runDevice(options: { config?: string; state?: string }): P
       keyPath: join(stateDir, KEY_FILE),
       opensslConf: TPM_OPENSSL_CONF,
     },
-    decrypter: new OpenSslDecrypter(derOfPem(certPem), join(stateDir, KEY_FILE), TPM_PROVIDER_ARGS),
+    decrypter: new OpenSslDecrypter(
+      firstCertificateFromPem(certPem, CERT_FILE),
+      join(stateDir, KEY_FILE),
+      TPM_PROVIDER_ARGS,
+    ),
     sshHostKeys: sshHostKeys(stateDir),
     ...(dual
       ? {

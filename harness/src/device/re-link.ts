@@ -4,6 +4,7 @@ import { createServer, request, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../common/exec.ts';
+import { certificatesFromPem } from '../pki/pem.ts';
 import { parseFirmware } from '../sztp/firmware.ts';
 import type { EventLog } from './events.ts';
 import { CERT_FILE, KEY_FILE, TPM_PROVIDER_ARGS } from './tpm.ts';
@@ -63,9 +64,7 @@ export async function signChallenge(stateDir: string, nonce: Buffer): Promise<Bu
 }
 
 function certificatesOf(pem: string): X509Certificate[] {
-  return (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? []).map(
-    (block) => new X509Certificate(block),
-  );
+  return certificatesFromPem(pem).map((der) => new X509Certificate(der));
 }
 
 /**

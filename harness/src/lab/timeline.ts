@@ -30,6 +30,19 @@ export function serverNode(server: string, book: Map<string, string>): string {
   return book.get(host) ?? book.get(host.split('.')[0] ?? '') ?? host;
 }
 
+/** Events that concern one routing engine alone: a note on its own lifeline. */
+const SELF_NOTES: Record<string, (e: DeviceEvent) => [string, Message['tone']]> = {
+  'verification-failed': (e) => [`refused: ${e.code}`, 'error'],
+  'onboarding-refused': (e) => [`refused: ${e.code}`, 'error'],
+  'image-hash-mismatch': () => ['image SHA-256 mismatch', 'error'],
+  rollback: (e) => [`rollback: ${e.reason}`, 'error'],
+  reboot: () => ['reboot into the new image', 'neutral'],
+  'bootstrap-complete': () => ['bootstrap complete', 'ok'],
+  mastership: (e) => [`mastership: ${e.role}`, 'neutral'],
+  'mastership-acquired': (e) => [`mastership acquired (${e.reason})`, 'error'],
+  'backup-provisioned': (e) => [`backup ${e.backup} provisioned`, 'ok'],
+};
+
 export function buildMessages(
   events: DeviceEvent[],
   topology: Topology,
@@ -43,6 +56,15 @@ export function buildMessages(
   const dns = Object.entries(topology.nodes).find(([, node]) => node.kind === 'dns')?.[0] ?? 'dns';
   const lastServer = new Map<string, string>();
   const messages: Message[] = [];
+  // An HTTP answer: the status, or why there was none.
+  const answer = (e: DeviceEvent, from: string, to: string) =>
+    add(
+      e.time,
+      from,
+      to,
+      e.status ? `HTTP ${e.status}` : `no answer: ${e.error ?? ''}`,
+      e.status === 200 ? 'ok' : 'error',
+    );
   const add = (
     time: string,
     from: string,
@@ -80,13 +102,7 @@ export function buildMessages(
         const to = serverNode(String(e.server), book);
         lastServer.set(me, to);
         add(e.time, me, to, `get-bootstrapping-data (${e.tls})`);
-        add(
-          e.time,
-          to,
-          me,
-          e.status ? `HTTP ${e.status}` : `no answer: ${e.error ?? ''}`,
-          e.status === 200 ? 'ok' : 'error',
-        );
+        answer(e, to, me);
         break;
       }
       case 'progress-report': {
@@ -103,40 +119,10 @@ export function buildMessages(
       case 'image-download': {
         const to = serverNode(new URL(String(e.uri)).host, book);
         add(e.time, me, to, `GET ${new URL(String(e.uri)).pathname}`);
-        add(
-          e.time,
-          to,
-          me,
-          e.status ? `HTTP ${e.status}` : `no answer: ${e.error ?? ''}`,
-          e.status === 200 ? 'ok' : 'error',
-        );
+        answer(e, to, me);
         break;
       }
-      case 'verification-failed':
-        add(e.time, me, me, `refused: ${e.code}`, 'error');
-        break;
-      case 'onboarding-refused':
-        add(e.time, me, me, `refused: ${e.code}`, 'error');
-        break;
-      case 'image-hash-mismatch':
-        add(e.time, me, me, 'image SHA-256 mismatch', 'error');
-        break;
-      case 'rollback':
-        add(e.time, me, me, `rollback: ${e.reason}`, 'error');
-        break;
-      case 'reboot':
-        add(e.time, me, me, 'reboot into the new image', 'neutral');
-        break;
-      case 'bootstrap-complete':
-        add(e.time, me, me, 'bootstrap complete', 'ok');
-        break;
       // Dual routing engines: what crosses the chassis link.
-      case 'mastership':
-        add(e.time, me, me, `mastership: ${e.role}`, 'neutral');
-        break;
-      case 'mastership-acquired':
-        add(e.time, me, me, `mastership acquired (${e.reason})`, 'error');
-        break;
       case 'backup-authenticated':
       case 'backup-refused': {
         const backup = String(e.backup);
@@ -158,11 +144,12 @@ export function buildMessages(
       case 'backup-config-sync':
         add(e.time, me, String(e.backup), 'configuration sync', e.status === 204 ? 'ok' : 'error');
         break;
-      case 'backup-provisioned':
-        add(e.time, me, me, `backup ${e.backup} provisioned`, 'ok');
+
+      default: {
+        const note = SELF_NOTES[e.kind]?.(e);
+        if (note) add(e.time, me, me, note[0], note[1]);
         break;
-      default:
-        break;
+      }
     }
   }
   return messages;

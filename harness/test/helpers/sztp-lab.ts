@@ -3,7 +3,6 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { derOfPem } from '../../src/device/bootstrap.ts';
 import type { DeviceEvent } from '../../src/device/events.ts';
 import {
   REPO_ROOT,
@@ -13,6 +12,7 @@ import {
 } from '../../src/device/node.ts';
 import { createArtifacts, writeArtifacts } from '../../src/pki/artifacts.ts';
 import { initPki, type PkiManifest } from '../../src/pki/lab-pki.ts';
+import { firstCertificateFromPem } from '../../src/pki/pem.ts';
 import {
   execIn,
   execOk,
@@ -280,7 +280,7 @@ export async function startSztpLab(options: SztpLabOptions): Promise<SztpLab> {
       // they are written once the certificate is there (the device retries the source).
       writeUsb = async (stateDir: string) => {
         const encryptTo = usb.encrypt
-          ? derOfPem(readFileSync(join(stateDir, 'idevid.pem'), 'utf8'))
+          ? firstCertificateFromPem(readFileSync(join(stateDir, 'idevid.pem'), 'utf8'))
           : undefined;
         const set = await createArtifacts(pki, {
           serial,
