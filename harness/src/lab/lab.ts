@@ -16,6 +16,7 @@ import { LABEL_OWNER } from '../runtime/labels.ts';
 import { createLabNetwork, type LabNetwork, removeLabNetwork } from '../runtime/networks.ts';
 import type { DeviceNode, RecordSpec, Topology } from '../topology/types.ts';
 import { deviceSettings, type PreparedLab, prepareLab, serverRecord } from './prepare.ts';
+import { serviceContainer, waitServiceReady } from './services.ts';
 
 /** Where labs keep their files: PKI, node configurations, device state volumes, captures. */
 export const LABS_DIR = join(tmpdir(), 'sztp-lab', 'labs');
@@ -40,8 +41,6 @@ export interface EngineHandle {
   configDir: string;
   node?: LabNode;
 }
-
-const READY_TIMEOUT_MS = 30_000;
 
 /**
  * A lab from a topology: `const lab = await Lab.start(topology)` brings up the networks, the
@@ -181,7 +180,6 @@ export class StartedLab implements AsyncDisposable {
     const prepared = this.prepared as PreparedLab;
     const place = prepared.placements.get(nodeName);
     const network = this.networks.get(node?.network ?? '') as LabNetwork;
-    const configDir = prepared.configDirs.get(nodeName) ?? '';
     const common = {
       lab: this.name,
       node: nodeName,
@@ -195,104 +193,14 @@ export class StartedLab implements AsyncDisposable {
       labels: this.#ownerLabels,
       ...(this.#options.docker ? { docker: this.#options.docker } : {}),
     };
-    let started: LabNode;
-    switch (node?.kind) {
-      case 'bootstrap-server':
-      case 'redirect-server':
-        started = await startNode({
-          ...common,
-          image: node.image ?? imageTag('server'),
-          binds: [
-            `${REPO_ROOT}:/opt/sztp-lab:ro`,
-            `${prepared.pkiDir}:/etc/sztp-lab/pki:ro`,
-            `${configDir}:/etc/sztp-lab/node:ro`,
-            `${join(configDir, 'data')}:/var/lib/sztp-lab/server`,
-          ],
-          cmd: [
-            'node',
-            '/opt/sztp-lab/harness/bin/sztp-lab.js',
-            'server',
-            '--config',
-            '/etc/sztp-lab/node/server.json',
-          ],
-        });
-        break;
-      case 'dhcp':
-        started = await startNode({
-          ...common,
-          image: node.image ?? imageTag(node.server === 'kea' ? 'dhcp-kea' : 'dhcp-isc'),
-          binds: [`${configDir}:/etc/sztp-lab:ro`],
-          capAdd: ['NET_ADMIN', 'NET_RAW'],
-        });
-        break;
-      case 'dns':
-        started = await startNode({
-          ...common,
-          image: node.image ?? imageTag('dns'),
-          binds: [`${configDir}:/etc/sztp-lab:ro`],
-        });
-        break;
-      case 'image-server':
-        started = await startNode({
-          ...common,
-          image: node.image ?? imageTag('web'),
-          binds: [`${configDir}:/etc/sztp-lab:ro`, `${prepared.pkiDir}:/etc/sztp-lab-pki:ro`],
-        });
-        break;
-      default:
-        throw new LabError('TOPOLOGY_INVALID', `node "${nodeName}" is not a service node`);
-    }
+    if (!node) throw new LabError('TOPOLOGY_INVALID', `no node "${nodeName}"`);
+    const started = await startNode({ ...common, ...serviceContainer(nodeName, node, prepared) });
     this.nodes.set(nodeName, started);
   }
 
-  /** Readiness per kind: the server's admin health, the DHCP server's start line, named's zone load, nginx answering. */
   async #ready(nodeName: string): Promise<void> {
     const node = this.topology.nodes[nodeName];
-    const handle = this.nodes.get(nodeName) as LabNode;
-    const deadline = performance.now() + READY_TIMEOUT_MS;
-    let what = '';
-    const probe = async (): Promise<boolean> => {
-      switch (node?.kind) {
-        case 'bootstrap-server':
-        case 'redirect-server':
-          what = 'the admin API /health';
-          return (
-            (await execIn(handle, ['curl', '-sf', 'http://127.0.0.1:9000/health'])).exitCode === 0
-          );
-        case 'dhcp':
-          what = 'the DHCP server start line';
-          return /DHCP[46]_STARTED|Server starting service/.test(await nodeLogs(handle));
-        case 'dns':
-          what = 'named loading its zone';
-          return /all zones loaded/.test(await nodeLogs(handle));
-        case 'image-server':
-          what = 'nginx answering HTTPS';
-          return (
-            (
-              await execIn(handle, [
-                'curl',
-                '-sk',
-                '-o',
-                '/dev/null',
-                `https://127.0.0.1:${node.port}/`,
-              ])
-            ).exitCode === 0
-          );
-        default:
-          return true;
-      }
-    };
-    while (!(await probe())) {
-      const state = await handle.container.inspect();
-      if (!state.State.Running || performance.now() > deadline) {
-        const log = (await nodeLogs(handle)).slice(-1500);
-        throw new LabError(
-          'WAIT_TIMEOUT',
-          `node "${nodeName}" (${node?.kind}) ${state.State.Running ? `not ready after ${READY_TIMEOUT_MS} ms waiting for ${what}` : 'exited'}:\n${log}`,
-        );
-      }
-      await sleep(100);
-    }
+    if (node) await waitServiceReady(nodeName, node, this.nodes.get(nodeName) as LabNode);
   }
 
   async #startCaptures(): Promise<void> {
