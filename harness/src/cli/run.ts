@@ -109,7 +109,8 @@ export function registerRun(program: Command, version: string): void {
           const skipped = stats.skipped ? `, ${stats.skipped} skipped` : '';
           out.result(
             { ok: stats.failed === 0, outDir, stats, durationMs: report.durationMs },
-            `report: ${outDir}/index.html\nscenarios: ${stats.passed + stats.flaky} passed, ${stats.failed} failed${skipped}`,
+            `report: ${outDir}/index.html\n` +
+              `scenarios: ${stats.passed + stats.flaky} passed, ${stats.failed} failed${skipped}`,
           );
           if (stats.failed > 0 || controller.signal.aborted) process.exitCode = 1;
         } finally {

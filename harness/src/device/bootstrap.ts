@@ -269,7 +269,8 @@ export class Bootstrapper {
     from: string,
   ): Promise<Outcome | undefined> {
     const config = this.#d.config;
-    const where = `${endpoint.host}:${endpoint.port}${endpoint.address !== endpoint.host ? ` (${endpoint.address})` : ''}`;
+    const via = endpoint.address !== endpoint.host ? ` (${endpoint.address})` : '';
+    const where = `${endpoint.host}:${endpoint.port}${via}`;
     // First the authenticated connection; if the certificate does not validate, a provisional one.
     let trusted = false;
     let nonce: Buffer | undefined;

@@ -56,7 +56,8 @@ export async function dhcpDiscover(config: DeviceConfig, family: 4 | 6): Promise
   } else {
     await run('sh', [
       '-c',
-      `for i in $(seq 100); do ip -6 addr show dev ${iface} | grep -q tentative || exit 0; sleep 0.1; done`,
+      `for i in $(seq 100); do ip -6 addr show dev ${iface} | grep -q tentative || exit 0; ` +
+        'sleep 0.1; done',
     ]);
     await run(
       'dhclient',

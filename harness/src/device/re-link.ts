@@ -108,7 +108,9 @@ export function checkBackupIdentity(
   }
   return {
     ...(serial ? { serial } : {}),
-    reason: `the DevID "${leaf.subject.replaceAll('\n', ', ')}" does not chain to the manufacturer's IDevID root`,
+    reason:
+      `the DevID "${leaf.subject.replaceAll('\n', ', ')}" ` +
+      "does not chain to the manufacturer's IDevID root",
   };
 }
 

@@ -67,7 +67,9 @@ export async function runScript(
         exitCode: result.exitCode,
         output,
         verdict: 'ok',
-        note: `exit status ${result.exitCode} of a Python script is not checked under the junos profile`,
+        note:
+          `exit status ${result.exitCode} of a Python script ` +
+          'is not checked under the junos profile',
       };
     }
     return { interpreter, exitCode: result.exitCode, output, verdict: 'error' };

@@ -22,7 +22,7 @@ export interface Endpoint {
   /** Host name or IP literal, as the server list gave it. */
   host: string;
   port: number;
-  /** The address to connect to (one of the host's addresses); the host name is still used for TLS. */
+  /** The address to connect to (one of the host's); the host name is still used for TLS. */
   address?: string;
 }
 

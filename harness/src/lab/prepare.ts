@@ -280,6 +280,8 @@ export async function prepareLab(
         `${JSON.stringify({ devices: records }, null, 2)}\n`,
       );
       const place = placements.get(name);
+      const serverCert =
+        node.kind === 'redirect-server' ? pki.servers.redirect : pki.servers.bootstrap;
       writeFileSync(
         join(dir, 'server.json'),
         `${JSON.stringify(
@@ -292,8 +294,8 @@ export async function prepareLab(
             admin: { host: '127.0.0.1', port: 9000 },
             pki: '/etc/sztp-lab/pki',
             tls: {
-              cert: `/etc/sztp-lab/pki/${relative(pkiDir, node.kind === 'redirect-server' ? pki.servers.redirect.cert : pki.servers.bootstrap.cert)}`,
-              key: `/etc/sztp-lab/pki/${relative(pkiDir, node.kind === 'redirect-server' ? pki.servers.redirect.key : pki.servers.bootstrap.key)}`,
+              cert: `/etc/sztp-lab/pki/${relative(pkiDir, serverCert.cert)}`,
+              key: `/etc/sztp-lab/pki/${relative(pkiDir, serverCert.key)}`,
               minVersion: spec.tls.minVersion,
               maxVersion: spec.tls.maxVersion,
             },

@@ -83,7 +83,10 @@ export function buildMessages(
           e.time,
           from,
           me,
-          `lease ${e.address}${e.option === 'present' ? `, option ${e.family === 4 ? 143 : 136}: ${servers.length} URI` : ', no SZTP option'}`,
+          `lease ${e.address}, ` +
+            (e.option === 'present'
+              ? `option ${e.family === 4 ? 143 : 136}: ${servers.length} URI`
+              : 'no SZTP option'),
           e.option === 'present' ? 'ok' : 'error',
         );
         break;

@@ -145,7 +145,8 @@ export async function execOk(
     const tail = (result.stderr || result.stdout).trim().split('\n').slice(-6).join('\n');
     throw new LabError(
       'COMMAND_FAILED',
-      `node "${node.node}": ${cmd.join(' ')} exited with status ${result.exitCode}${tail ? `:\n${tail}` : ''}`,
+      `node "${node.node}": ${cmd.join(' ')} exited with status ${result.exitCode}` +
+        (tail ? `:\n${tail}` : ''),
     );
   }
   return result.stdout;

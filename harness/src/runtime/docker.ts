@@ -30,7 +30,9 @@ export async function engineInfo(docker = dockerClient()): Promise<EngineInfo> {
   } catch (error) {
     throw new LabError(
       'DOCKER_UNAVAILABLE',
-      `the Docker engine at ${process.env.DOCKER_SOCKET ?? '/var/run/docker.sock'} does not answer (${(error as Error).message}); run "sztp-lab setup" as root to install and start it`,
+      `the Docker engine at ${process.env.DOCKER_SOCKET ?? '/var/run/docker.sock'} ` +
+        `does not answer (${(error as Error).message}); ` +
+        'run "sztp-lab setup" as root to install and start it',
       { cause: error },
     );
   }

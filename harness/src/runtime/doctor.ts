@@ -82,7 +82,9 @@ async function firewallCheck(): Promise<Check> {
     : {
         ok: false,
         detail: problems.join('; '),
-        hint: 'run as root with the iptables package installed, after dockerd has created DOCKER-USER',
+        hint:
+          'run as root with the iptables package installed, ' +
+          'after dockerd has created DOCKER-USER',
       };
 }
 

@@ -122,13 +122,15 @@ export async function setupHost(log: (line: string) => void): Promise<SetupRepor
     if (!isRoot()) {
       throw new LabError(
         'SETUP_FAILED',
-        `missing Debian packages: ${missing.join(', ')}; run "sztp-lab setup" as root, or: apt-get install -y ${missing.join(' ')}`,
+        `missing Debian packages: ${missing.join(', ')}; run "sztp-lab setup" as root, ` +
+          `or: apt-get install -y ${missing.join(' ')}`,
       );
     }
     if (!isDebianLike()) {
       throw new LabError(
         'SETUP_FAILED',
-        `${osRelease().pretty} is not Debian or Ubuntu; install these yourself: ${missing.join(', ')}`,
+        `${osRelease().pretty} is not Debian or Ubuntu; ` +
+          `install these yourself: ${missing.join(', ')}`,
       );
     }
     log(`installing ${missing.join(', ')}`);

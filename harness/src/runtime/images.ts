@@ -111,7 +111,7 @@ function nodeFingerprint(): string {
   return `node ${process.version} ${statSync(realpathSync(process.execPath)).size}`;
 }
 
-/** Where the base image starts from: the registry's Debian image, or our offline root file system. */
+/** What the base image starts from: the registry's Debian image, or our offline root fs. */
 async function baseSource(): Promise<string | undefined> {
   const registry = await inspectImage(REGISTRY_BASE);
   if (registry) return registry.id;
@@ -157,7 +157,8 @@ async function buildOfflineRootfs(onLine: (line: string) => void): Promise<void>
   if (!mirror) {
     throw new LabError(
       'IMAGE_BUILD_FAILED',
-      'cannot build the base image offline: no Debian mirror found in /etc/apt/sources.list or /etc/apt/sources.list.d',
+      'cannot build the base image offline: no Debian mirror found in ' +
+        '/etc/apt/sources.list or /etc/apt/sources.list.d',
     );
   }
   const root = mkdtempSync(join(tmpdir(), 'sztp-lab-rootfs-'));
@@ -173,7 +174,8 @@ async function buildOfflineRootfs(onLine: (line: string) => void): Promise<void>
     onLine('docker import');
     await run('sh', [
       '-c',
-      'tar -C "$1" --exclude=./var/cache/apt/archives/*.deb --exclude=./var/lib/apt/lists/* -c . | docker import -c "CMD [\\"/bin/bash\\"]" - "$2"',
+      'tar -C "$1" --exclude=./var/cache/apt/archives/*.deb --exclude=./var/lib/apt/lists/* -c . ' +
+        '| docker import -c "CMD [\\"/bin/bash\\"]" - "$2"',
       'sh',
       root,
       OFFLINE_ROOTFS,

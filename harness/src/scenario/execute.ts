@@ -22,8 +22,10 @@ export interface ExecuteOptions {
 
 function stepTitle(step: Step): string {
   switch (step.kind) {
-    case 'wait':
-      return `wait for ${describeMatch(step.match)}${step.count ? ` ×${step.count}` : ''} (≤ ${step.timeoutMs / 1000} s)`;
+    case 'wait': {
+      const times = step.count ? ` ×${step.count}` : '';
+      return `wait for ${describeMatch(step.match)}${times} (≤ ${step.timeoutMs / 1000} s)`;
+    }
     case 'sleep':
       return `sleep ${step.ms} ms`;
     case 'exec':
@@ -45,7 +47,14 @@ function faultTitle(fault: Fault): string {
     case 'connect':
       return `${fault.kind} ${fault.node}`;
     case 'netem':
-      return `netem on ${fault.node}${fault.delayMs ? ` delay ${fault.delayMs} ms` : ''}${fault.lossPercent ? ` loss ${fault.lossPercent}%` : ''}${fault.corruptPercent ? ` corrupt ${fault.corruptPercent}%` : ''}`;
+      return [
+        `netem on ${fault.node}`,
+        fault.delayMs ? `delay ${fault.delayMs} ms` : '',
+        fault.lossPercent ? `loss ${fault.lossPercent}%` : '',
+        fault.corruptPercent ? `corrupt ${fault.corruptPercent}%` : '',
+      ]
+        .filter(Boolean)
+        .join(' ');
     case 'server':
       return `server ${fault.node}: ${JSON.stringify(fault.fault)}`;
     case 'clock':
@@ -120,7 +129,8 @@ async function applyFault(lab: StartedLab, fault: Fault): Promise<void> {
           const log = (await helper.logs({ stdout: true, stderr: true })) as Buffer;
           const text = log.toString();
           const why = /qdisc kind is unknown/.test(text)
-            ? 'this kernel has no netem queueing discipline (sch_netem); use a server-side delay fault instead'
+            ? 'this kernel has no netem queueing discipline (sch_netem); ' +
+              'use a server-side delay fault instead'
             : text.slice(-300);
           throw new LabError(
             'COMMAND_FAILED',
@@ -175,7 +185,8 @@ async function runStep(lab: StartedLab, step: Step): Promise<void> {
             .join(', ');
           throw new LabError(
             'WAIT_TIMEOUT',
-            `waited ${step.timeoutMs} ms for ${want} × ${describeMatch(step.match)}, saw ${found}; last events: ${last || 'none'}`,
+            `waited ${step.timeoutMs} ms for ${want} × ${describeMatch(step.match)}, ` +
+              `saw ${found}; last events: ${last || 'none'}`,
           );
         }
         await sleep(150);
@@ -189,7 +200,8 @@ async function runStep(lab: StartedLab, step: Step): Promise<void> {
       if (result.exitCode !== want) {
         throw new LabError(
           'COMMAND_FAILED',
-          `exit ${result.exitCode}, expected ${want}: ${(result.stderr || result.stdout).trim().slice(-300)}`,
+          `exit ${result.exitCode}, expected ${want}: ` +
+            (result.stderr || result.stdout).trim().slice(-300),
         );
       }
       return;
@@ -354,7 +366,10 @@ export async function executeScenario(
   }
   const failedExpectations = expectations.filter((e) => !e.passed);
   if (!error && failedExpectations.length) {
-    error = `${failedExpectations.length} expectation${failedExpectations.length > 1 ? 's' : ''} failed: ${failedExpectations[0]?.title}${failedExpectations[0]?.detail ? ` (${failedExpectations[0].detail})` : ''}`;
+    const [first] = failedExpectations;
+    const plural = failedExpectations.length > 1 ? 's' : '';
+    const detail = first?.detail ? ` (${first.detail})` : '';
+    error = `${failedExpectations.length} expectation${plural} failed: ${first?.title}${detail}`;
   }
   if (error && status === 'passed') status = 'failed';
   return {

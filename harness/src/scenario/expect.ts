@@ -4,7 +4,7 @@ import type { PersistentState } from '../device/state.ts';
 import type { ExpectationResult } from '../report/model.ts';
 import type { EventMatch, Expectations } from './types.ts';
 
-/** Does an event match? Every given field must be equal; a string `/re/` is a regular expression. */
+/** Does an event match? Every given field must be equal; a string `/re/` is a regex. */
 export function matches(event: DeviceEvent, match: EventMatch): boolean {
   for (const [field, want] of Object.entries(match)) {
     const have = event[field];
@@ -63,7 +63,8 @@ export function evaluate(expect: Expectations, final: FinalState): ExpectationRe
           : {
               title,
               passed: false,
-              detail: `no "${failedAt}" after the events before it (${events.length} events in all)`,
+              detail:
+                `no "${failedAt}" after the events before it ` + `(${events.length} events in all)`,
             },
       );
     } else if (item.kind === 'count') {
@@ -71,7 +72,12 @@ export function evaluate(expect: Expectations, final: FinalState): ExpectationRe
       const bounds =
         item.equals !== undefined
           ? `= ${item.equals}`
-          : `${item.min !== undefined ? `>= ${item.min}` : ''}${item.min !== undefined && item.max !== undefined ? ' and ' : ''}${item.max !== undefined ? `<= ${item.max}` : ''}`;
+          : [
+              item.min !== undefined ? `>= ${item.min}` : '',
+              item.max !== undefined ? `<= ${item.max}` : '',
+            ]
+              .filter(Boolean)
+              .join(' and ');
       const ok =
         (item.equals === undefined || count === item.equals) &&
         (item.min === undefined || count >= item.min) &&
@@ -88,7 +94,9 @@ export function evaluate(expect: Expectations, final: FinalState): ExpectationRe
         passed: found.length === 0,
         ...(found.length
           ? {
-              detail: `found ${found.length}, first at ${found[0]?.time}: ${JSON.stringify(found[0]).slice(0, 300)}`,
+              detail:
+                `found ${found.length}, first at ${found[0]?.time}: ` +
+                JSON.stringify(found[0]).slice(0, 300),
             }
           : {}),
       });
@@ -155,7 +163,9 @@ export function evaluate(expect: Expectations, final: FinalState): ExpectationRe
     if (want.exactly) {
       const ok = JSON.stringify(types) === JSON.stringify(want.exactly);
       results.push({
-        title: `${want.server} logged exactly ${want.exactly.join(', ') || 'no reports'} for ${want.serial}`,
+        title: `${want.server} logged exactly ${want.exactly.join(', ') || 'no reports'} for ${
+          want.serial
+        }`,
         passed: ok,
         ...(ok ? {} : { detail: `it logged: ${shown}` }),
       });
