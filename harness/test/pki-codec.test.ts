@@ -1,7 +1,19 @@
+import { generateKeyPairSync, sign } from 'node:crypto';
 import test from 'ava';
 import { PkiError } from '../src/pki/codes.ts';
 import { decodeConveyedInfo, encodeConveyedInfo, sniffEncoding } from '../src/pki/conveyed-info.ts';
-import { DerError, definite, parseDer, readTlv } from '../src/pki/der.ts';
+import {
+  DerError,
+  decodeOid,
+  decodeTime,
+  definite,
+  oid,
+  parseDer,
+  readTlv,
+  Tag,
+  tlv,
+} from '../src/pki/der.ts';
+import { clearPublicKeys, verifyWith } from '../src/pki/public-keys.ts';
 import { decodeVoucher } from '../src/pki/voucher.ts';
 import { parseXml } from '../src/pki/xml.ts';
 
@@ -131,5 +143,56 @@ test('voucher decoding accepts offsets and string booleans, refuses what ietf-vo
     );
     t.is(error?.code, 'VOUCHER_MALFORMED');
     t.regex(error?.message ?? '', message);
+  }
+});
+
+test('OIDs decode the same on first and later reads, and a cut sub-identifier is refused', (t) => {
+  for (const dotted of ['1.2.840.113549.1.9.16.1.40', '2.5.29.19', '2.999.1', '1.3.6.1.4.1.2636']) {
+    const encoded = parseDer(oid(dotted), 'oid');
+    t.is(decodeOid(encoded, 'oid'), dotted);
+    t.is(decodeOid(encoded, 'oid'), dotted);
+  }
+  const cut = parseDer(tlv(Tag.OID, Uint8Array.of(0x2a, 0x86)), 'oid');
+  t.throws(() => decodeOid(cut, 'the test OID'), { message: /the test OID: .*sub-identifier/ });
+});
+
+test('UTCTime and GeneralizedTime decode; anything but whole-second Z form is refused', (t) => {
+  const time = (tag: number, text: string) => parseDer(tlv(tag, Buffer.from(text)), 'time');
+  t.is(
+    decodeTime(time(Tag.UTC_TIME, '491231235959Z'), 't').toISOString(),
+    '2049-12-31T23:59:59.000Z',
+  );
+  t.is(
+    decodeTime(time(Tag.UTC_TIME, '500101000000Z'), 't').toISOString(),
+    '1950-01-01T00:00:00.000Z',
+  );
+  t.is(
+    decodeTime(time(Tag.GENERALIZED_TIME, '99991231235959Z'), 't').toISOString(),
+    '9999-12-31T23:59:59.000Z',
+  );
+  for (const bad of ['4912312359Z', '491231235959', '4912312359590Z', '49123123595aZ']) {
+    t.throws(() => decodeTime(time(Tag.UTC_TIME, bad), 'notAfter'), {
+      message: new RegExp(`notAfter: bad time value "${bad}"`),
+    });
+  }
+  t.throws(() => decodeTime(time(Tag.GENERALIZED_TIME, '491231235959Z'), 'notBefore'), {
+    message: /notBefore: bad time value/,
+  });
+});
+
+test('EC keys imported through the fast path verify, and a point off the curve never does', (t) => {
+  for (const namedCurve of ['P-256', 'P-384']) {
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve });
+    const spki = new Uint8Array(publicKey.export({ format: 'der', type: 'spki' }));
+    const data = Buffer.from('signed bytes');
+    const digest = namedCurve === 'P-256' ? 'sha256' : 'sha384';
+    const signature = sign(digest, data, privateKey);
+    clearPublicKeys();
+    t.true(verifyWith(spki, '', data, signature, digest), namedCurve);
+    t.false(verifyWith(spki, '', Buffer.from('other bytes'), signature, digest), namedCurve);
+    const offCurve = Uint8Array.from(spki);
+    offCurve[offCurve.length - 1] = (offCurve[offCurve.length - 1] as number) ^ 1;
+    clearPublicKeys();
+    t.false(verifyWith(offCurve, '', data, signature, digest), `${namedCurve} off the curve`);
   }
 });

@@ -85,6 +85,32 @@ export function parseCertificate(der: Uint8Array, where = 'certificate'): CertIn
   };
 }
 
+/**
+ * Certificates already parsed, by their DER bytes. A device sees the same MASA signer, owner and
+ * pinned-domain certificates on every attempt; parsing is a pure function of the bytes, so the
+ * result is kept (own copy of the bytes, bounded, oldest dropped). Signatures are not cached:
+ * every verification checks every signature again.
+ */
+const parsed = new Map<string, CertInfo>();
+const PARSED_LIMIT = 64;
+
+/** {@link parseCertificate} through a small cache keyed by the certificate's bytes. */
+export function certificateOf(der: Uint8Array, where = 'certificate'): CertInfo {
+  const key = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('latin1');
+  let info = parsed.get(key);
+  if (!info) {
+    info = parseCertificate(Uint8Array.from(der), where);
+    if (parsed.size >= PARSED_LIMIT) parsed.delete(parsed.keys().next().value as string);
+    parsed.set(key, info);
+  }
+  return info;
+}
+
+/** Forgets every parsed certificate (for benchmarks that measure cold verification). */
+export function clearParsedCertificates(): void {
+  parsed.clear();
+}
+
 /** Basic constraints: whether the certificate is a CA, and its path length limit. */
 export function basicConstraints(info: CertInfo): { ca: boolean; pathLength?: number } {
   const ext = info.extensions.get(Oid.basicConstraints);

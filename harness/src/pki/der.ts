@@ -115,11 +115,21 @@ export function bytesOf(tlv: Tlv): Uint8Array {
   return tlv.buf.subarray(tlv.start, tlv.end);
 }
 
+/**
+ * Dotted forms of OIDs already decoded, by their value bytes. A device meets the same few dozen
+ * OIDs in every artifact; the map is bounded so hostile input cannot grow it without limit.
+ */
+const oidNames = new Map<string, string>();
+const OID_NAMES_LIMIT = 512;
+
 /** Decodes an OBJECT IDENTIFIER value to dotted form. */
 export function decodeOid(tlv: Tlv, where: string): string {
   expectTag(tlv, Tag.OID, where);
   const bytes = contentOf(tlv);
   if (bytes.length === 0) throw new DerError(where, 'empty object identifier');
+  const key = String.fromCharCode.apply(null, bytes as unknown as number[]);
+  const known = oidNames.get(key);
+  if (known) return known;
   const arcs: number[] = [];
   let value = 0;
   for (const byte of bytes) {
@@ -129,22 +139,45 @@ export function decodeOid(tlv: Tlv, where: string): string {
       value = 0;
     }
   }
+  if ((bytes[bytes.length - 1] as number) & 0x80) {
+    throw new DerError(where, 'object identifier ends inside a sub-identifier');
+  }
   const first = arcs.shift() as number;
   const head = first < 80 ? [Math.floor(first / 40), first % 40] : [2, first - 80];
-  return [...head, ...arcs].join('.');
+  const dotted = [...head, ...arcs].join('.');
+  if (oidNames.size < OID_NAMES_LIMIT) oidNames.set(key, dotted);
+  return dotted;
+}
+
+/** Reads `count` ASCII digits at `pos` as a number, or NaN when one is not a digit. */
+function digits(bytes: Uint8Array, pos: number, count: number): number {
+  let n = 0;
+  for (let i = pos; i < pos + count; i++) {
+    const d = (bytes[i] as number) - 0x30;
+    if (d < 0 || d > 9) return Number.NaN;
+    n = n * 10 + d;
+  }
+  return n;
 }
 
 /** Decodes a UTCTime or GeneralizedTime (whole seconds, Z form as DER requires). */
 export function decodeTime(tlv: Tlv, where: string): Date {
-  const text = new TextDecoder().decode(contentOf(tlv));
-  const match =
-    tlv.tag === Tag.UTC_TIME
-      ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text)
-      : /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text);
-  if (!match) throw new DerError(where, `bad time value "${text}"`);
-  const [, y, mo, d, h, mi, s] = match.map(Number) as number[];
-  const year = tlv.tag === Tag.UTC_TIME ? ((y as number) < 50 ? 2000 : 1900) + (y as number) : y;
-  return new Date(Date.UTC(year as number, (mo as number) - 1, d, h, mi, s));
+  const bytes = contentOf(tlv);
+  const utc = tlv.tag === Tag.UTC_TIME;
+  const yearDigits = utc ? 2 : 4;
+  const fields = [digits(bytes, 0, yearDigits)];
+  for (let pos = yearDigits; pos < yearDigits + 10; pos += 2) fields.push(digits(bytes, pos, 2));
+  const wellFormed =
+    (utc || tlv.tag === Tag.GENERALIZED_TIME) &&
+    bytes.length === yearDigits + 11 &&
+    bytes[yearDigits + 10] === 0x5a &&
+    !fields.some(Number.isNaN);
+  if (!wellFormed) {
+    throw new DerError(where, `bad time value "${Buffer.from(bytes).toString('latin1')}"`);
+  }
+  const [y, mo, d, h, mi, s] = fields as [number, number, number, number, number, number];
+  const year = utc ? (y < 50 ? 2000 : 1900) + y : y;
+  return new Date(Date.UTC(year, mo - 1, d, h, mi, s));
 }
 
 function encodeLength(length: number): Uint8Array {

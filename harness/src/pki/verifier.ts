@@ -1,6 +1,7 @@
 import {
   authorityKeyId,
   type CertInfo,
+  certificateOf,
   KeyUsageBit,
   keyUsageBits,
   parseCertificate,
@@ -160,7 +161,7 @@ class Opener {
 
 function parseCerts(list: Uint8Array[], what: string): CertInfo[] {
   try {
-    return list.map((der, i) => parseCertificate(der, `${what} certificate ${i}`));
+    return list.map((der, i) => certificateOf(der, `${what} certificate ${i}`));
   } catch (error) {
     malformed(what, error);
   }
@@ -336,7 +337,7 @@ export class DeviceVerifier {
     const t = this.#trust;
     let pinned: CertInfo;
     try {
-      pinned = parseCertificate(v.pinnedDomainCert, 'pinned-domain-cert');
+      pinned = certificateOf(v.pinnedDomainCert, 'pinned-domain-cert');
     } catch (error) {
       fail(
         'VOUCHER_MALFORMED',
