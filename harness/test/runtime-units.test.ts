@@ -11,6 +11,7 @@ import {
 } from '../src/runtime/dhcp-config.ts';
 import { splitRule } from '../src/runtime/firewall.ts';
 import { hashInputs } from '../src/runtime/images.ts';
+import { isNoFault, netfaultCommand } from '../src/runtime/link-fault.ts';
 import { networkNames, planFor } from '../src/runtime/networks.ts';
 
 test('apt sources: one-line entries and deb822 stanzas give their mirrors', (t) => {
@@ -121,4 +122,27 @@ test('ISC configurations declare the option as a string of colon hex', (t) => {
   const v6 = iscDhcpd6Config({ iface: 'eth0', plan: plan6, sztpPayload: payload });
   t.regex(v6, /option dhcp6\.sztp-redirect code 136 = string;/);
   t.regex(v6, /range6 fd5a:7470:6c00:7::1000 fd5a:7470:6c00:7::1fff;/);
+});
+
+test('link fault: the helper command line, and a fault with nothing set clears', (t) => {
+  t.deepEqual(netfaultCommand({ delayMs: 300, lossPercent: 5 }), [
+    '/usr/local/bin/sztp-lab-netfault',
+    '--delay-ms',
+    '300',
+    '--loss',
+    '5',
+    '--corrupt',
+    '0',
+    '--direction',
+    'egress',
+  ]);
+  t.deepEqual(netfaultCommand({ corruptPercent: 0.5, direction: 'both' }).slice(5), [
+    '--corrupt',
+    '0.5',
+    '--direction',
+    'both',
+  ]);
+  t.true(isNoFault({}));
+  t.true(isNoFault({ delayMs: 0, direction: 'both' }));
+  t.false(isNoFault({ lossPercent: 1 }));
 });

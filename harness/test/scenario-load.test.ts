@@ -52,7 +52,8 @@ test('the fixture scenario loads: steps, faults and expectations in their typed 
   t.deepEqual(faults, [
     { kind: 'container', node: 'bootstrap', action: 'pause' },
     { kind: 'disconnect', node: 'bootstrap', network: 'lan' },
-    { kind: 'netem', node: 'bootstrap', lossPercent: 10, delayMs: 200 },
+    { kind: 'netem', node: 'bootstrap', lossPercent: 10, delayMs: 200, direction: 'both' },
+    { kind: 'netem', node: 'bootstrap' },
     {
       kind: 'server',
       node: 'bootstrap',
@@ -171,6 +172,11 @@ const invalid: [string, Record<string, unknown>, RegExp][] = [
     'server fault of an unknown kind',
     { steps: [{ fault: { server: { node: 'bootstrap', fault: { kind: 'timeout' } } } }] },
     /steps\[0\]\.fault\.server\.fault\.kind must be one of/,
+  ],
+  [
+    'netem fault with an unknown direction',
+    { steps: [{ fault: { netem: { node: 'bootstrap', delay: '1s', direction: 'up' } } }] },
+    /steps\[0\]\.fault\.netem\.direction must be one of/,
   ],
   [
     'container fault with a bad action',

@@ -19,6 +19,7 @@ import { LABEL_INPUT_HASH } from './labels.ts';
 /** The lab's images in build order; the role images all start FROM the base. */
 export const IMAGE_NAMES = [
   'base',
+  'netfault',
   'dhcp-kea',
   'dhcp-isc',
   'dns',

@@ -7,6 +7,7 @@ import type { PreparedLab } from '../lab/prepare.ts';
 import { buildMessages, buildTimeline } from '../lab/timeline.ts';
 import type { Attachment, Attempt, StepResult } from '../report/model.ts';
 import { execIn } from '../runtime/containers.ts';
+import { setLinkFault } from '../runtime/link-fault.ts';
 import { describeMatch, evaluate, matches } from './expect.ts';
 import type { Fault, Scenario, Step } from './types.ts';
 
@@ -46,15 +47,17 @@ function faultTitle(fault: Fault): string {
     case 'disconnect':
     case 'connect':
       return `${fault.kind} ${fault.node}`;
-    case 'netem':
-      return [
-        `netem on ${fault.node}`,
+    case 'netem': {
+      const parts = [
         fault.delayMs ? `delay ${fault.delayMs} ms` : '',
         fault.lossPercent ? `loss ${fault.lossPercent}%` : '',
         fault.corruptPercent ? `corrupt ${fault.corruptPercent}%` : '',
-      ]
-        .filter(Boolean)
-        .join(' ');
+      ].filter(Boolean);
+      if (parts.length === 0) return `netem on ${fault.node} cleared`;
+      const direction =
+        fault.direction && fault.direction !== 'egress' ? ` (${fault.direction})` : '';
+      return `netem on ${fault.node}${direction} ${parts.join(' ')}`;
+    }
     case 'server':
       return `server ${fault.node}: ${JSON.stringify(fault.fault)}`;
     case 'clock':
@@ -103,43 +106,10 @@ async function applyFault(lab: StartedLab, fault: Fault): Promise<void> {
       return;
     }
     case 'netem': {
-      // tc runs in a short-lived helper that joins the node's network namespace with
-      // NET_ADMIN, so the node itself needs no extra capability.
-      const handle = nodeOf(fault.node);
-      const args = ['qdisc', 'replace', 'dev', 'eth0', 'root', 'netem'];
-      if (fault.delayMs) args.push('delay', `${fault.delayMs}ms`);
-      if (fault.lossPercent) args.push('loss', `${fault.lossPercent}%`);
-      if (fault.corruptPercent) args.push('corrupt', `${fault.corruptPercent}%`);
-      const { dockerClient } = await import('../runtime/docker.ts');
-      const { imageTag } = await import('../runtime/images.ts');
-      const helper = await dockerClient().createContainer({
-        Image: imageTag('base'),
-        Cmd: ['tc', ...args],
-        Labels: {
-          'sztp-lab.lab': lab.name,
-          'sztp-lab.node': `netem-${fault.node}`,
-          'sztp-lab.run': lab.runId,
-        },
-        HostConfig: { NetworkMode: `container:${handle.id}`, CapAdd: ['NET_ADMIN'] },
-      });
-      try {
-        await helper.start();
-        const result = (await helper.wait()) as { StatusCode: number };
-        if (result.StatusCode !== 0) {
-          const log = (await helper.logs({ stdout: true, stderr: true })) as Buffer;
-          const text = log.toString();
-          const why = /qdisc kind is unknown/.test(text)
-            ? 'this kernel has no netem queueing discipline (sch_netem); ' +
-              'use a server-side delay fault instead'
-            : text.slice(-300);
-          throw new LabError(
-            'COMMAND_FAILED',
-            `netem on ${fault.node}: tc exited ${result.StatusCode}: ${why}`,
-          );
-        }
-      } finally {
-        await helper.remove({ force: true }).catch(() => {});
-      }
+      // This kernel has no sch_netem: the helper drops with iptables and delays or corrupts
+      // through NFQUEUE instead (runtime/link-fault.ts, images/netfault/netfault.py).
+      const { kind: _kind, node, ...link } = fault;
+      await setLinkFault({ lab: lab.name, run: lab.runId, node: nodeOf(node) }, link);
       return;
     }
     case 'server':

@@ -171,7 +171,11 @@ function buildFault(fault: Raw): Fault {
       const netem: Extract<Fault, { kind: 'netem' }> = {
         kind: 'netem',
         node: value.node as string,
-        ...present(value, { loss: 'lossPercent', corrupt: 'corruptPercent' }),
+        ...present(value, {
+          loss: 'lossPercent',
+          corrupt: 'corruptPercent',
+          direction: 'direction',
+        }),
       };
       if (typeof value.delay === 'string') netem.delayMs = parseDuration(value.delay);
       return netem;

@@ -1,3 +1,4 @@
+import type { LinkDirection } from '../runtime/link-fault.ts';
 import type { Topology } from '../topology/types.ts';
 
 /**
@@ -48,7 +49,14 @@ export type Fault =
     }
   | { kind: 'disconnect'; node: string; network?: string }
   | { kind: 'connect'; node: string; network?: string }
-  | { kind: 'netem'; node: string; delayMs?: number; lossPercent?: number; corruptPercent?: number }
+  | {
+      kind: 'netem';
+      node: string;
+      delayMs?: number;
+      lossPercent?: number;
+      corruptPercent?: number;
+      direction?: LinkDirection;
+    }
   | {
       kind: 'server';
       node: string;
