@@ -26,6 +26,8 @@ tpm2_dictionarylockout --clear-lockout >/dev/null 2>&1 || true
 tpm2_dictionarylockout --setup-parameters --max-tries=32 --recovery-time=0 --lockout-recovery-time=0 >/dev/null 2>&1 || true
 if [ $# -eq 0 ] || [ "$1" = run ]; then
   if [ $# -gt 0 ]; then shift; fi
-  exec node /opt/sztp-lab/harness/bin/sztp-lab-device.js "$@"
+  # The lab passes its prebuilt bundle of the device program (see harness/src/runtime/
+  # bundles.ts); without one, the same program runs from the sources through tsx.
+  exec node "${SZTP_LAB_DEVICE_ENTRY:-/opt/sztp-lab/harness/bin/sztp-lab-device.js}" "$@"
 fi
 exec node /opt/sztp-lab/harness/bin/sztp-lab.js device "$@"

@@ -3,7 +3,8 @@
 set -eu
 . /usr/local/lib/sztp-lab/wait-link.sh
 iface="${SZTP_LAB_IFACE:-eth0}"
-wait_link "$iface"
+# DHCPv4 alone needs no settled IPv6 address (see the Kea image); only DHCPv6 waits.
+if [ -f /etc/sztp-lab/dhcpd6.conf ]; then wait_link "$iface"; fi
 pids=""
 if [ -f /etc/sztp-lab/dhcpd.conf ]; then
   dhcpd -4 -f -d -cf /etc/sztp-lab/dhcpd.conf -lf /var/lib/dhcp/dhcpd.leases "$iface" & pids="$pids $!"

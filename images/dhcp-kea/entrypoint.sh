@@ -3,7 +3,9 @@
 # once the lab interface is usable (DHCPv6 cannot bind while the link-local is tentative).
 set -eu
 . /usr/local/lib/sztp-lab/wait-link.sh
-wait_link "${SZTP_LAB_IFACE:-eth0}"
+# DHCPv4 alone listens on a raw socket and needs no settled IPv6 address; Docker brings the
+# interface up before this script runs, so only DHCPv6 waits (about 1.5 s of DAD).
+if [ -f /etc/sztp-lab/kea-dhcp6.conf ]; then wait_link "${SZTP_LAB_IFACE:-eth0}"; fi
 pids=""
 if [ -f /etc/sztp-lab/kea-dhcp4.conf ]; then
   kea-dhcp4 -c /etc/sztp-lab/kea-dhcp4.conf & pids="$pids $!"

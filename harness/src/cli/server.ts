@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { LabError } from '../common/errors.ts';
 import { loadServerConfig } from '../sztp/server/config.ts';
 import { prepareDemo } from '../sztp/server/demo.ts';
-import { type RunningServer, startServer } from '../sztp/server/server.ts';
+import { serveFromConfig, serveUntilSignal } from '../sztp/server/main.ts';
+import { startServer } from '../sztp/server/server.ts';
 
 interface RunFlags {
   config?: string;
@@ -17,20 +18,6 @@ interface DemoFlags {
 }
 
 const stderr = (line: string) => process.stderr.write(`${line}\n`);
-
-/** Resolves at SIGINT or SIGTERM, after the server has closed. */
-function serveUntilSignal(server: RunningServer): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = (signal: string) => {
-      stderr(`sztp-lab server: ${signal}, closing`);
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      void server.close().then(resolve);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
-}
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -54,20 +41,7 @@ export function registerServer(program: Command): void {
           'server needs --config FILE (or try "server demo --dir DIR")',
         );
       }
-      const config = await loadServerConfig(flags.config);
-      const server = await startServer(config, stderr);
-      const ready = {
-        url: server.url,
-        admin: server.admin?.url ?? null,
-        roles: config.roles,
-        journal: server.state.journalPath,
-      };
-      process.stdout.write(
-        flags.json
-          ? `${JSON.stringify(ready)}\n`
-          : `serving ${config.roles.join(' + ')} at ${ready.url}${ready.admin ? `, admin API at ${ready.admin}` : ''}\n`,
-      );
-      await serveUntilSignal(server);
+      await serveFromConfig(flags.config, flags.json);
     });
 
   command

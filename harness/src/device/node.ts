@@ -81,6 +81,30 @@ export async function startDeviceNode(spec: DeviceNodeSpec): Promise<LabNode> {
   return node;
 }
 
+/**
+ * Waits until a routing engine has written its IDevID CSR (its TPM is up and its key made);
+ * returns the CSR's path. Returns at once when the engine already has its certificate.
+ */
+export async function waitForCsr(
+  stateDir: string,
+  serial: string,
+  timeoutMs = 60_000,
+): Promise<string> {
+  const csrPath = join(stateDir, 'idevid.csr');
+  if (existsSync(join(stateDir, 'idevid.pem'))) return csrPath;
+  const deadline = performance.now() + timeoutMs;
+  while (!existsSync(csrPath)) {
+    if (performance.now() > deadline) {
+      throw new LabError(
+        'WAIT_TIMEOUT',
+        `device ${serial}: no CSR in ${stateDir} after ${timeoutMs} ms`,
+      );
+    }
+    await sleep(25);
+  }
+  return csrPath;
+}
+
 /** Waits for the engine's CSR and writes the IDevID chain; a no-op once it has one. */
 export async function provideIdevid(
   stateDir: string,
@@ -91,17 +115,7 @@ export async function provideIdevid(
 ): Promise<void> {
   const certPath = join(stateDir, 'idevid.pem');
   if (existsSync(certPath)) return;
-  const csrPath = join(stateDir, 'idevid.csr');
-  const deadline = performance.now() + timeoutMs;
-  while (!existsSync(csrPath)) {
-    if (performance.now() > deadline) {
-      throw new LabError(
-        'WAIT_TIMEOUT',
-        `device ${serial}: no CSR in ${stateDir} after ${timeoutMs} ms`,
-      );
-    }
-    await sleep(50);
-  }
+  const csrPath = await waitForCsr(stateDir, serial, timeoutMs);
   const issuer = await readIssuer({ cert: pki.idevidCa, key: pki.idevidCaKey });
   const cert = await issueIdevid(
     issuer,

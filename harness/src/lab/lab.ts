@@ -6,9 +6,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { errorMessage, LabError } from '../common/errors.ts';
 import type { DeviceEvent } from '../device/events.ts';
-import { provideIdevid, REPO_ROOT, readDeviceEvents } from '../device/node.ts';
+import { provideIdevid, REPO_ROOT, readDeviceEvents, waitForCsr } from '../device/node.ts';
 import type { PersistentState } from '../device/state.ts';
 import { initPki, type PkiManifest } from '../pki/lab-pki.ts';
+import { type NodeBundles, nodeBundles } from '../runtime/bundles.ts';
 import { execIn, type LabNode, nodeLogs, removeNode, startNode } from '../runtime/containers.ts';
 import { dockerClient } from '../runtime/docker.ts';
 import { imageTag } from '../runtime/images.ts';
@@ -99,6 +100,9 @@ export class StartedLab implements AsyncDisposable {
 
   async up(): Promise<void> {
     const t = this.topology;
+    // The container programs' bundles build (or are found) while the networks come up.
+    const bundles = nodeBundles();
+    bundles.catch(() => {});
     for (const [netName, spec] of Object.entries(t.networks)) {
       this.networks.set(
         netName,
@@ -129,14 +133,20 @@ export class StartedLab implements AsyncDisposable {
     const prepared = await prepareLab(t, this.runDir, this.networks);
     this.prepared = prepared;
     writeFileSync(join(this.runDir, 'lab.json'), `${JSON.stringify(this.describe(), null, 2)}\n`);
+    this.#bundles = await bundles;
     if (this.#options.capture) await this.#startCaptures();
 
     // Servers, DHCP, DNS and image servers start in parallel, then each is waited for.
     const infra = Object.entries(t.nodes).filter(([, node]) => node.kind !== 'device');
-    await Promise.all(infra.map(([nodeName]) => this.#startInfra(nodeName)));
-    await Promise.all(infra.map(([nodeName]) => this.#ready(nodeName)));
-    this.#log(`${infra.length} service nodes ready`);
-
+    const servicesReady = (async () => {
+      await Promise.all(infra.map(([nodeName]) => this.#startInfra(nodeName)));
+      await Promise.all(infra.map(([nodeName]) => this.#ready(nodeName)));
+      this.#log(`${infra.length} service nodes ready`);
+    })();
+    // Devices powered on by the topology start meanwhile: their containers, TPMs and identity
+    // keys come up while the services do, and the factory certificate that lets them boot is
+    // only installed once every service is ready, so no device looks for a server too early.
+    const devices: Promise<void>[] = [];
     for (const [nodeName, node] of Object.entries(t.nodes)) {
       if (node.kind !== 'device') continue;
       for (const re of (node as DeviceNode).routingEngines) {
@@ -149,8 +159,12 @@ export class StartedLab implements AsyncDisposable {
           configDir: join(dir, 'config'),
         });
       }
-      if ((node as DeviceNode).powerOn) await this.powerOn(nodeName);
+      if ((node as DeviceNode).powerOn) devices.push(this.powerOn(nodeName, servicesReady));
     }
+    // Every start settles before a failure is reported, so stop() finds all containers.
+    const outcomes = await Promise.allSettled([servicesReady, ...devices]);
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /** What `lab status` and reports show: nodes, addresses, folders. */
@@ -194,7 +208,10 @@ export class StartedLab implements AsyncDisposable {
       ...(this.#options.docker ? { docker: this.#options.docker } : {}),
     };
     if (!node) throw new LabError('TOPOLOGY_INVALID', `no node "${nodeName}"`);
-    const started = await startNode({ ...common, ...serviceContainer(nodeName, node, prepared) });
+    const started = await startNode({
+      ...common,
+      ...serviceContainer(nodeName, node, prepared, this.#bundles),
+    });
     this.nodes.set(nodeName, started);
   }
 
@@ -245,7 +262,7 @@ export class StartedLab implements AsyncDisposable {
   }
 
   /** Powers a device on: each routing engine's container starts (created on first power-on). */
-  async powerOn(device: string): Promise<void> {
+  async powerOn(device: string, factoryGate?: Promise<void>): Promise<void> {
     const factories: Promise<void>[] = [];
     for (const engine of this.#engines(device)) {
       if (engine.node) {
@@ -302,6 +319,7 @@ export class StartedLab implements AsyncDisposable {
           `${engine.stateDir}:/var/lib/sztp-lab/state`,
         ],
         capAdd: ['NET_ADMIN'],
+        ...(this.#bundles ? { env: { SZTP_LAB_DEVICE_ENTRY: this.#bundles.device } } : {}),
         ...(link
           ? {
               extraNetworks: [
@@ -318,6 +336,9 @@ export class StartedLab implements AsyncDisposable {
         (async () => {
           // A rogue backup gets its DevID from a CA that is not the manufacturer's.
           const issuer = engine.re === 're1' && node.rogueRe1 ? await this.#roguePki() : pki;
+          // The engine makes its key and CSR now; its certificate waits for the gate.
+          await waitForCsr(engine.stateDir, node.serial);
+          await factoryGate;
           await provideIdevid(engine.stateDir, node.serial, issuer, node.model);
           this.#log(`${engine.device}/${engine.re} powered on (serial ${node.serial})`);
         })(),
@@ -328,6 +349,7 @@ export class StartedLab implements AsyncDisposable {
   }
 
   #rogue: Promise<PkiManifest> | undefined;
+  #bundles: NodeBundles | undefined;
 
   #roguePki(): Promise<PkiManifest> {
     this.#rogue ??= initPki(join(this.runDir, 'rogue-pki'), {

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LabError } from '../common/errors.ts';
 import { REPO_ROOT } from '../device/node.ts';
+import type { NodeBundles } from '../runtime/bundles.ts';
 import { execIn, type LabNode, type NodeSpec, nodeLogs } from '../runtime/containers.ts';
 import { imageTag } from '../runtime/images.ts';
 import type { NodeSpec as TopologyNode } from '../topology/types.ts';
@@ -15,6 +16,7 @@ export function serviceContainer(
   name: string,
   node: TopologyNode,
   prepared: PreparedLab,
+  bundles?: NodeBundles,
 ): Pick<NodeSpec, 'image' | 'binds' | 'cmd' | 'capAdd'> {
   const configDir = prepared.configDirs.get(name) ?? '';
   switch (node.kind) {
@@ -28,7 +30,9 @@ export function serviceContainer(
           `${configDir}:/etc/sztp-lab/node:ro`,
           `${join(configDir, 'data')}:/var/lib/sztp-lab/server`,
         ],
-        cmd: ['node', '/opt/sztp-lab/harness/bin/sztp-lab.js', 'server', '--config', SERVER_JSON],
+        cmd: bundles
+          ? ['node', bundles.server, '--config', SERVER_JSON]
+          : ['node', '/opt/sztp-lab/harness/bin/sztp-lab.js', 'server', '--config', SERVER_JSON],
       };
     case 'dhcp':
       return {
@@ -58,9 +62,11 @@ function probeFor(
   switch (node.kind) {
     case 'bootstrap-server':
     case 'redirect-server':
+      // The server prints its ready line once both the RFC 8572 listener and the admin API
+      // listen; reading the log costs one API call where an exec of curl costs several.
       return {
-        what: 'the admin API /health',
-        ready: () => exitsZero(['curl', '-sf', 'http://127.0.0.1:9000/health']),
+        what: 'the server\'s "serving ..." ready line',
+        ready: () => logShows(/^serving .* admin API at /m),
       };
     case 'dhcp':
       return {
@@ -97,6 +103,6 @@ export async function waitServiceReady(name: string, node: TopologyNode, handle:
         : 'exited';
       throw new LabError('WAIT_TIMEOUT', `node "${name}" (${node.kind}) ${why}:\n${log}`);
     }
-    await sleep(100);
+    await sleep(50);
   }
 }
