@@ -30,7 +30,71 @@ export interface CertInfo {
   notAfter: Date;
   spki: Uint8Array;
   /** Extension values (the OCTET STRING contents) by OID. */
-  extensions: Map<string, { critical: boolean; value: Uint8Array }>;
+  extensions: Map<string, Extension>;
+}
+
+/** One X.509 extension: whether it is critical, and the contents of its OCTET STRING. */
+export interface Extension {
+  critical: boolean;
+  value: Uint8Array;
+}
+
+/** Reads an Extensions SEQUENCE (of a certificate, a CRL or a CRL entry) into a map by OID. */
+export function readExtensions(list: Tlv | undefined, where: string): Map<string, Extension> {
+  const extensions = new Map<string, Extension>();
+  for (const ext of children(expectTag(list, Tag.SEQUENCE, where), where)) {
+    const parts = children(ext, `${where} extension`);
+    const id = decodeOid(parts[0] as Tlv, `${where} extension id`);
+    const critical =
+      parts.length === 3 && parts[1]?.tag === Tag.BOOLEAN && contentOf(parts[1])[0] !== 0;
+    const value = expectTag(parts[parts.length - 1], Tag.OCTET_STRING, `${where} ${id}`);
+    extensions.set(id, { critical, value: contentOf(value) });
+  }
+  return extensions;
+}
+
+/** Short names of the attribute types lab and field certificates use in their names. */
+const ATTRIBUTE_NAMES: Record<string, string> = {
+  '2.5.4.3': 'CN',
+  '2.5.4.5': 'serialNumber',
+  '2.5.4.6': 'C',
+  '2.5.4.7': 'L',
+  '2.5.4.8': 'ST',
+  '2.5.4.10': 'O',
+  '2.5.4.11': 'OU',
+};
+
+/** One AttributeTypeAndValue as `CN=value`; values of other string types are shown as hex. */
+function attributeText(atv: Tlv): string {
+  const [type, value] = children(atv, 'name attribute');
+  const id = decodeOid(type as Tlv, 'name attribute type');
+  const bytes = contentOf(value as Tlv);
+  const readable =
+    value?.tag === Tag.UTF8_STRING ||
+    value?.tag === Tag.PRINTABLE_STRING ||
+    value?.tag === Tag.IA5_STRING;
+  const text = readable ? Buffer.from(bytes).toString('utf8') : `#${hex(bytes)}`;
+  return `${ATTRIBUTE_NAMES[id] ?? id}=${text}`;
+}
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('hex');
+}
+
+/**
+ * An X.501 Name as text for messages, in encoding order as node:crypto prints it
+ * ("O=sztp-lab, CN=Owner Root CA"). It never throws: a name that does not parse (from a forged
+ * CRL, say) is shown as the hex of its encoding.
+ */
+export function nameText(name: Tlv): string {
+  try {
+    const rdns = children(name, 'name').map((rdn) =>
+      children(rdn, 'name').map(attributeText).join('+'),
+    );
+    return rdns.join(', ');
+  } catch {
+    return `#${hex(bytesOf(name))}`;
+  }
 }
 
 /** Parses a DER certificate; a DerError names the field that broke. */
@@ -45,19 +109,10 @@ export function parseCertificate(der: Uint8Array, where = 'certificate'): CertIn
   const validity = children(expectTag(fields[i++], Tag.SEQUENCE, `${where} validity`), where);
   const subject = expectTag(fields[i++], Tag.SEQUENCE, `${where} subject`);
   const spki = expectTag(fields[i++], Tag.SEQUENCE, `${where} subjectPublicKeyInfo`);
-  const extensions = new Map<string, { critical: boolean; value: Uint8Array }>();
-  for (const field of fields.slice(i)) {
-    if (field.tag !== ctx(3)) continue;
-    const [list] = children(field, `${where} extensions`);
-    for (const ext of children(expectTag(list, Tag.SEQUENCE, `${where} extensions`), where)) {
-      const parts = children(ext, `${where} extension`);
-      const id = decodeOid(parts[0] as Tlv, `${where} extension id`);
-      const critical =
-        parts.length === 3 && parts[1]?.tag === Tag.BOOLEAN && contentOf(parts[1])[0] !== 0;
-      const value = expectTag(parts[parts.length - 1], Tag.OCTET_STRING, `${where} ${id}`);
-      extensions.set(id, { critical, value: contentOf(value) });
-    }
-  }
+  const wrapped = fields.slice(i).find((field) => field.tag === ctx(3));
+  const extensions = wrapped
+    ? readExtensions(children(wrapped, `${where} extensions`)[0], `${where} extensions`)
+    : new Map<string, Extension>();
   const signatureOid = decodeOid(
     children(expectTag(sigAlg, Tag.SEQUENCE, `${where} signatureAlgorithm`), where)[0] as Tlv,
     `${where} signatureAlgorithm`,
@@ -136,7 +191,7 @@ export function keyUsageBits(info: CertInfo): Set<number> | undefined {
   return set;
 }
 
-export const KeyUsageBit = { digitalSignature: 0, keyCertSign: 5 } as const;
+export const KeyUsageBit = { digitalSignature: 0, keyCertSign: 5, cRLSign: 6 } as const;
 
 /** The keyIdentifier of the authority key identifier extension, if any. */
 export function authorityKeyId(info: CertInfo): Uint8Array | undefined {

@@ -47,34 +47,46 @@ function issued(child: CertInfo, parent: CertInfo): boolean {
   return equalBytes(bytesOf(child.issuer), bytesOf(parent.subject)) && signedBy(child, parent);
 }
 
+/** A validated path, leaf first and the trust anchor last; or why there is none. */
+export type PathResult = { path: CertInfo[] } | { problem: string };
+
 /**
- * Validates leaf -> intermediates -> anchor, with the anchor as the only trusted certificate
- * (a leaf equal to the anchor is trusted as is). Returns undefined on success, else a sentence
- * naming the certificate and the check that failed.
+ * Builds and validates leaf -> intermediates -> anchor, with the anchor as the only trusted
+ * certificate (a leaf equal to the anchor is trusted as is, and is then the whole path). A
+ * problem is a sentence naming the certificate and the check that failed.
  */
-export function validatePath(input: PathInput): string | undefined {
+export function findPath(input: PathInput): PathResult {
   const { anchor, now } = input;
   const maxDepth = input.maxDepth ?? 8;
   let current = input.leaf;
   const problem = timeProblem(current, now);
-  if (problem) return problem;
-  if (equalBytes(current.der, anchor.der)) return undefined;
+  if (problem) return { problem };
+  if (equalBytes(current.der, anchor.der)) return { path: [anchor] };
   const used: CertInfo[] = [];
   for (let depth = 0; depth <= maxDepth; depth++) {
     if (issued(current, anchor)) {
-      return caProblem(anchor, used.length) ?? timeProblem(anchor, now);
+      const anchorProblem = caProblem(anchor, used.length) ?? timeProblem(anchor, now);
+      return anchorProblem ? { problem: anchorProblem } : { path: [input.leaf, ...used, anchor] };
     }
     const next = input.intermediates.find(
       (candidate) =>
         !used.includes(candidate) && candidate !== current && issued(current, candidate),
     );
     if (!next) {
-      return `no path from "${subjectOf(input.leaf)}" to the trust anchor "${subjectOf(anchor)}": nothing in the chain issued "${subjectOf(current)}"`;
+      return {
+        problem: `no path from "${subjectOf(input.leaf)}" to the trust anchor "${subjectOf(anchor)}": nothing in the chain issued "${subjectOf(current)}"`,
+      };
     }
     const nextProblem = caProblem(next, used.length) ?? timeProblem(next, now);
-    if (nextProblem) return nextProblem;
+    if (nextProblem) return { problem: nextProblem };
     used.push(next);
     current = next;
   }
-  return `certificate path from "${subjectOf(input.leaf)}" is longer than ${maxDepth}`;
+  return { problem: `certificate path from "${subjectOf(input.leaf)}" is longer than ${maxDepth}` };
+}
+
+/** {@link findPath} for callers that need only the verdict: undefined on success, else why. */
+export function validatePath(input: PathInput): string | undefined {
+  const result = findPath(input);
+  return 'problem' in result ? result.problem : undefined;
 }

@@ -19,7 +19,10 @@ export const PkiCodes = {
   VOUCHER_SERIAL_MISMATCH: 'the voucher serial-number is not the device serial number',
   VOUCHER_ISSUER_MISMATCH: 'the voucher idevid-issuer is not the IDevID authority key identifier',
   VOUCHER_NONCE_MISMATCH: 'the voucher nonce is absent, or not the nonce the device sent',
-  REVOCATION_UNAVAILABLE: 'revocation checks are required but no revocation status is available',
+  REVOCATION_UNAVAILABLE:
+    'revocation checks are required but no usable stapled CRL gives the status of an owner-chain certificate',
+  OWNER_CERT_REVOKED:
+    'a stapled CRL lists the owner certificate, or an intermediate CA below the pinned-domain-cert, as revoked',
   OWNER_CERT_UNTRUSTED: 'the owner certificate does not chain to the pinned-domain-cert',
   OWNER_CERT_INVALID: 'the owner certificate may not sign (key usage) or is outside its validity',
   CONVEYED_INFO_SIGNATURE_INVALID: 'the conveyed information signature is not by the owner key',

@@ -30,6 +30,7 @@ export const Tag = {
   OCTET_STRING: 0x04,
   NULL: 0x05,
   OID: 0x06,
+  ENUMERATED: 0x0a,
   UTF8_STRING: 0x0c,
   PRINTABLE_STRING: 0x13,
   IA5_STRING: 0x16,
@@ -178,6 +179,18 @@ export function decodeTime(tlv: Tlv, where: string): Date {
   const [y, mo, d, h, mi, s] = fields as [number, number, number, number, number, number];
   const year = utc ? (y < 50 ? 2000 : 1900) + y : y;
   return new Date(Date.UTC(year, mo - 1, d, h, mi, s));
+}
+
+/**
+ * Encodes a time as RFC 5280 wants it in certificates and CRLs: UTCTime through 2049,
+ * GeneralizedTime from 2050, whole seconds, Z.
+ */
+export function encodeTime(date: Date): Uint8Array {
+  const digits = date.toISOString().slice(0, 19).replace(/[-T:]/g, '');
+  const year = date.getUTCFullYear();
+  const utc = year >= 1950 && year < 2050;
+  const text = `${utc ? digits.slice(2) : digits}Z`;
+  return tlv(utc ? Tag.UTC_TIME : Tag.GENERALIZED_TIME, new TextEncoder().encode(text));
 }
 
 function encodeLength(length: number): Uint8Array {

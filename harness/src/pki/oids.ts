@@ -38,6 +38,12 @@ export const Oid = {
   keyUsage: '2.5.29.15',
   subjectKeyId: '2.5.29.14',
   authorityKeyId: '2.5.29.35',
+  crlNumber: '2.5.29.20',
+  crlReason: '2.5.29.21',
+  invalidityDate: '2.5.29.24',
+  deltaCrlIndicator: '2.5.29.27',
+  issuingDistributionPoint: '2.5.29.28',
+  certificateIssuer: '2.5.29.29',
 } as const;
 
 /** Digest names node:crypto understands, by digest OID. */

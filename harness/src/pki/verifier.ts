@@ -7,7 +7,7 @@ import {
   parseCertificate,
   subjectKeyId,
 } from './cert-info.ts';
-import { validatePath } from './cert-path.ts';
+import { findPath, validatePath } from './cert-path.ts';
 import { decryptEnveloped } from './cms-envelope.ts';
 import {
   checkSignerInfo,
@@ -21,6 +21,7 @@ import { fail, PkiError } from './codes.ts';
 import { type ConveyedInfo, decodeConveyedInfo, type Encoding } from './conveyed-info.ts';
 import { bytesOf, children, DerError, equalBytes, parseDer, Tag, type Tlv } from './der.ts';
 import { Oid } from './oids.ts';
+import { checkRevocation } from './revocation.ts';
 import type { Decrypter } from './signer.ts';
 import { type Assertion, decodeVoucher, parseDateAndTime, type Voucher } from './voucher.ts';
 
@@ -332,7 +333,10 @@ export class DeviceVerifier {
     return v;
   }
 
-  /** Steps 6-7: owner certificate to the pinned-domain-cert, then the CI signature. */
+  /**
+   * Steps 6-7: owner certificate to the pinned-domain-cert (with stapled CRLs when the voucher
+   * asks for revocation checks), then the CI signature.
+   */
   #checkOwner(v: Voucher, ocSd: SignedData, ciSd: SignedData): void {
     const t = this.#trust;
     let pinned: CertInfo;
@@ -342,12 +346,6 @@ export class DeviceVerifier {
       fail(
         'VOUCHER_MALFORMED',
         `voucher pinned-domain-cert is not a certificate: ${(error as Error).message}`,
-      );
-    }
-    if (v.domainCertRevocationChecks === true) {
-      fail(
-        'REVOCATION_UNAVAILABLE',
-        `the voucher requires revocation checks; ${ocSd.crls.length} CRLs were stapled and this verifier does not evaluate CRLs`,
       );
     }
     const certs = parseCerts(ocSd.certificates, 'owner-certificate');
@@ -367,17 +365,22 @@ export class DeviceVerifier {
         `owner certificate ${describe(owner)} lacks the digitalSignature key usage`,
       );
     }
-    const problem = validatePath({
+    const found = findPath({
       leaf: owner,
       intermediates: certs.filter((c) => c !== owner),
       anchor: pinned,
       ...(t.now ? { now: t.now } : {}),
     });
-    if (problem)
+    if ('problem' in found)
       fail(
         'OWNER_CERT_UNTRUSTED',
-        `owner certificate does not chain to the pinned-domain-cert: ${problem}`,
+        `owner certificate does not chain to the pinned-domain-cert: ${found.problem}`,
       );
+    // RFC 8366: true means the device must establish revocation status; false or absent, the
+    // stapled CRLs are not looked at.
+    if (v.domainCertRevocationChecks === true) {
+      checkRevocation({ path: found.path, crls: ocSd.crls, ...(t.now ? { now: t.now } : {}) });
+    }
     if (!ciSigner)
       fail('CONVEYED_INFO_SIGNATURE_INVALID', 'the conveyed information has no signer');
     if (!matchesSigner(owner, ciSigner.sid, subjectKeyId(owner))) {
