@@ -6,9 +6,12 @@ import { LabError } from '../common/errors.ts';
 import { ArtifactFiles, createArtifacts, writeArtifacts } from '../pki/artifacts.ts';
 import { parseDateFlag, parseNonce } from '../pki/cli-flags.ts';
 import { PkiError } from '../pki/codes.ts';
-import { loadManifest } from '../pki/lab-pki.ts';
+import { parseCrl } from '../pki/crl-read.ts';
+import { ownerChainCrls } from '../pki/lab-crls.ts';
+import { loadManifest, type PkiManifest } from '../pki/lab-pki.ts';
 import { readCertDer } from '../pki/lab-signers.ts';
 import { OpenSslDecrypter } from '../pki/openssl-decrypter.ts';
+import { crlsFromPem } from '../pki/pem.ts';
 import { SoftwareDecrypter } from '../pki/signer.ts';
 import { type ArtifactSet, type DeviceTrust, verifyArtifacts } from '../pki/verifier.ts';
 import { type Assertion, Assertions } from '../pki/voucher.ts';
@@ -25,6 +28,9 @@ interface CreateFlags {
   encoding?: 'json' | 'xml';
   idData?: boolean;
   expires?: string;
+  revocationChecks?: boolean;
+  revokeOwner?: boolean;
+  crl?: string[];
   out: string;
   json?: boolean;
 }
@@ -73,6 +79,43 @@ async function readArtifactDir(dir: string): Promise<ArtifactSet> {
     ...(oc ? { ownerCertificate: oc } : {}),
     ...(ov ? { ownershipVoucher: ov } : {}),
   };
+}
+
+/** CRLs from --crl files, PEM (any number of X509 CRL blocks) or DER (one CRL). */
+async function readCrlFiles(paths: string[]): Promise<Uint8Array[]> {
+  const crls: Uint8Array[] = [];
+  for (const path of paths) {
+    const data = await readInput(path, '--crl');
+    const text = data.toString('latin1');
+    const found = text.includes('-----BEGIN') ? crlsFromPem(text) : [new Uint8Array(data)];
+    if (found.length === 0) {
+      throw new LabError('INVALID_ARGUMENT', `--crl ${path}: no "X509 CRL" PEM block in the file`);
+    }
+    for (const der of found) {
+      try {
+        parseCrl(der, `--crl ${path}`);
+      } catch (error) {
+        throw new LabError('INVALID_ARGUMENT', `not an X.509 CRL: ${(error as Error).message}`);
+      }
+    }
+    crls.push(...found);
+  }
+  return crls;
+}
+
+/** The CRLs `artifacts create` staples: the --crl files, else lab-made ones when asked for. */
+async function stapledCrls(flags: CreateFlags, manifest: PkiManifest): Promise<Uint8Array[]> {
+  const stapling = flags.revokeOwner || flags.crl || flags.revocationChecks;
+  if (stapling && !flags.sign) {
+    throw new LabError(
+      'INVALID_ARGUMENT',
+      '--revocation-checks, --revoke-owner and --crl need --sign (only signed sets have an owner certificate)',
+    );
+  }
+  const given = flags.crl ? await readCrlFiles(flags.crl) : [];
+  if (!flags.revokeOwner && (!flags.revocationChecks || given.length > 0)) return given;
+  const revoke = flags.revokeOwner ? [await readCertDer(manifest.ownerCertificate)] : [];
+  return [...given, ...(await ownerChainCrls(manifest, { revoke }))];
 }
 
 /** The IDevID certificate: --idevid-cert, or a certificate in the --idevid-key PEM itself. */
@@ -155,11 +198,22 @@ export function registerArtifacts(program: Command): void {
     )
     .option('--id-data', 'label the conveyed information id-data instead of .43 / .42')
     .option('--expires <iso>', 'voucher expires-on (default: 30 days from now)')
+    .option(
+      '--revocation-checks',
+      'set domain-cert-revocation-checks to true and staple a CRL from each owner-chain CA',
+    )
+    .option('--revoke-owner', 'staple lab-made CRLs that list the owner certificate as revoked')
+    .option(
+      '--crl <file>',
+      'staple this CRL (PEM or DER; repeatable); --revocation-checks then makes none of its own',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
     .requiredOption('--out <dir>', 'directory for the artifact files')
     .option('--json', 'print a JSON document')
     .action(async (flags: CreateFlags) => {
       const manifest = await loadManifest(flags.pki);
       const input = new Uint8Array(await readInput(flags.in, '--in'));
+      const crls = await stapledCrls(flags, manifest);
       let set: ArtifactSet;
       try {
         set = await createArtifacts(manifest, {
@@ -172,6 +226,8 @@ export function registerArtifacts(program: Command): void {
           ...(flags.encoding ? { encoding: flags.encoding } : {}),
           labelIdData: flags.idData ?? false,
           ...(flags.expires ? { expiresOn: parseDateFlag(flags.expires, '--expires') } : {}),
+          revocationChecks: flags.revocationChecks ?? false,
+          crls,
         });
       } catch (error) {
         if (error instanceof PkiError && error.code === 'CONVEYED_INFO_INVALID') {
@@ -185,6 +241,8 @@ export function registerArtifacts(program: Command): void {
         files,
         signed: flags.sign ?? false,
         encrypted: Boolean(flags.encryptTo),
+        revocationChecks: flags.revocationChecks ?? false,
+        crls: crls.length,
       };
       makeOutput(flags.json ?? false).result(value, files.join('\n'));
     });

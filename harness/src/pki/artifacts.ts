@@ -11,6 +11,7 @@ import {
   encodeConveyedInfo,
 } from './conveyed-info.ts';
 import { bytesOf } from './der.ts';
+import { type ChainCrlOptions, ownerChainCrls } from './lab-crls.ts';
 import type { PkiManifest } from './lab-pki.ts';
 import { masaSigner, ownerSigner, readCertDer } from './lab-signers.ts';
 import { Oid } from './oids.ts';
@@ -75,9 +76,12 @@ export async function createVoucher(pki: PkiManifest, o: VoucherOptions): Promis
   });
 }
 
-/** The owner-certificate artifact: owner certificate and intermediates, no signers. */
-export async function createOwnerCertificate(pki: PkiManifest): Promise<Uint8Array> {
-  return certificatesOnly((await ownerSigner(pki)).chain);
+/** The owner-certificate artifact: owner certificate and intermediates (and CRLs), no signers. */
+export async function createOwnerCertificate(
+  pki: PkiManifest,
+  crls: Uint8Array[] = [],
+): Promise<Uint8Array> {
+  return certificatesOnly((await ownerSigner(pki)).chain, crls);
 }
 
 /** Choices for one device's artifact set. */
@@ -93,6 +97,10 @@ export interface ArtifactOptions extends VoucherOptions {
   encryptAll?: boolean;
   /** Label the conveyed information id-data instead of its specific content type. */
   labelIdData?: boolean;
+  /** DER CRLs to staple to the owner-certificate artifact as they are. */
+  crls?: Uint8Array[];
+  /** Also staple a fresh CRL from every CA of the owner chain, made by the lab PKI. */
+  chainCrls?: ChainCrlOptions;
 }
 
 /** The "generate bootstrap information for each device" step: one device's artifacts. */
@@ -115,7 +123,8 @@ export async function createArtifacts(pki: PkiManifest, o: ArtifactOptions): Pro
     ...(o.encryptTo && !o.idevidCert ? { idevidCert: o.encryptTo } : {}),
   };
   const ov = await createVoucher(pki, { ...voucherOptions, labelIdData: false });
-  const oc = certificatesOnly(chain);
+  const crls = [...(o.crls ?? []), ...(o.chainCrls ? await ownerChainCrls(pki, o.chainCrls) : [])];
+  const oc = certificatesOnly(chain, crls);
   if (!o.encryptAll) return { conveyedInformation: ci, ownerCertificate: oc, ownershipVoucher: ov };
   return {
     conveyedInformation: ci,

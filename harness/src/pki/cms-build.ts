@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { parseCertificate } from './cert-info.ts';
-import { bytesOf, ctx, integer, oid, sortDer, Tag, tlv } from './der.ts';
+import { bytesOf, ctx, encodeTime, integer, oid, sortDer, Tag, tlv } from './der.ts';
 import { Oid } from './oids.ts';
 import type { SignatureAlgorithm, Signer } from './signer.ts';
 
@@ -16,18 +16,13 @@ export function unsignedContent(contentType: string, data: Uint8Array): Uint8Arr
   return contentInfo(contentType, tlv(Tag.OCTET_STRING, data));
 }
 
-function algorithmId(dotted: string, nullParams: boolean): Uint8Array {
+/** An AlgorithmIdentifier; `nullParams` adds the NULL parameters RSA identifiers carry. */
+export function algorithmId(dotted: string, nullParams: boolean): Uint8Array {
   return nullParams ? tlv(Tag.SEQUENCE, oid(dotted), NULL) : tlv(Tag.SEQUENCE, oid(dotted));
 }
 
 function attribute(type: string, value: Uint8Array): Uint8Array {
   return tlv(Tag.SEQUENCE, oid(type), tlv(Tag.SET, value));
-}
-
-function utcTime(date: Date): Uint8Array {
-  const iso = date.toISOString();
-  const text = `${iso.slice(2, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
-  return tlv(Tag.UTC_TIME, new TextEncoder().encode(text));
 }
 
 /** What a signed artifact carries besides the content. */
@@ -51,7 +46,7 @@ export async function signContent(options: SignOptions): Promise<Uint8Array> {
   const digest = createHash(alg.digest).update(options.content).digest();
   const attrs = [
     attribute(Oid.contentTypeAttr, oid(options.contentType)),
-    attribute(Oid.signingTimeAttr, utcTime(options.signingTime ?? new Date())),
+    attribute(Oid.signingTimeAttr, encodeTime(options.signingTime ?? new Date())),
     attribute(Oid.messageDigestAttr, tlv(Tag.OCTET_STRING, digest)),
   ];
   // The signature covers the DER SET OF; the SignerInfo carries the same bytes as [0] IMPLICIT.
