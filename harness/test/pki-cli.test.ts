@@ -286,6 +286,81 @@ test('artifacts create names the input file when it is not conveyed information'
   t.true(error.message.includes('bad.json'));
 });
 
+test('artifacts create --revocation-checks staples CRLs, --revoke-owner gets the set refused', async (t) => {
+  await writeFile(
+    at('crl-redirect.json'),
+    '{"ietf-sztp-conveyed-info:redirect-information":{"bootstrap-server":[{"address":"192.0.2.10"}]}}',
+  );
+  const create = (out: string, ...extra: string[]) =>
+    cli(
+      'artifacts',
+      'create',
+      '--pki',
+      at('lab'),
+      '--serial',
+      'SN-77',
+      '--in',
+      at('crl-redirect.json'),
+      '--out',
+      at(out),
+      '--json',
+      ...extra,
+    );
+  const verify = (dir: string) =>
+    cli(
+      'artifacts',
+      'verify',
+      '--dir',
+      at(dir),
+      '--voucher-trust-anchor',
+      manifest.voucherTrustAnchor,
+      '--serial',
+      'SN-77',
+      '--json',
+    );
+  const checked = await create('crl-good', '--sign', '--revocation-checks');
+  t.is(checked.exitCode, 0, checked.stdout + checked.stderr);
+  t.like(JSON.parse(checked.stdout), { revocationChecks: true, crls: 2 });
+  const good = await verify('crl-good');
+  t.is(good.exitCode, 0, good.stdout);
+  t.like(JSON.parse(good.stdout), { ok: true, type: 'redirect-information' });
+
+  const revoked = await create('crl-revoked', '--sign', '--revocation-checks', '--revoke-owner');
+  t.is(revoked.exitCode, 0, revoked.stdout + revoked.stderr);
+  const refused = await verify('crl-revoked');
+  t.is(refused.exitCode, 1);
+  t.like(JSON.parse(refused.stdout), { ok: false, code: 'OWNER_CERT_REVOKED' });
+
+  // openssl reads the stapled CRLs back out; --crl staples them again, as they are.
+  const printed = await ossl(
+    'pkcs7',
+    '-inform',
+    'DER',
+    '-in',
+    at('crl-revoked/owner-certificate.cms'),
+    '-print_certs',
+  );
+  t.is(printed.stdout.match(/-----BEGIN X509 CRL-----/g)?.length, 2);
+  await writeFile(at('stapled.pem'), printed.stdout);
+  const restapled = await create(
+    'crl-restapled',
+    '--sign',
+    '--revocation-checks',
+    '--crl',
+    at('stapled.pem'),
+  );
+  t.like(JSON.parse(restapled.stdout), { revocationChecks: true, crls: 2 });
+  const again = await verify('crl-restapled');
+  t.like(JSON.parse(again.stdout), { ok: false, code: 'OWNER_CERT_REVOKED' });
+
+  const unsigned = await create('crl-unsigned', '--revocation-checks');
+  t.is(unsigned.exitCode, 2);
+  t.is(JSON.parse(unsigned.stdout).error.code, 'INVALID_ARGUMENT');
+  const notCrl = await create('crl-bad', '--sign', '--crl', manifest.pinnedDomainCert);
+  t.is(notCrl.exitCode, 2);
+  t.regex(JSON.parse(notCrl.stdout).error.message, /no "X509 CRL" PEM block/);
+});
+
 test('artifacts verify accepts a set made entirely with the openssl CLI, and refuses its forgery', async (t) => {
   const set = at('openssl-set');
   await run('mkdir', ['-p', set]);

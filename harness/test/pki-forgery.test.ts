@@ -1,7 +1,7 @@
 import test from 'ava';
 import { createArtifacts } from '../src/pki/artifacts.ts';
 import { PkiCodes, PkiError } from '../src/pki/codes.ts';
-import { Forgeries } from '../src/pki/forge.ts';
+import { Forgeries, GenuineVariants } from '../src/pki/forge.ts';
 import { verifyArtifacts } from '../src/pki/verifier.ts';
 import { makeLab, type TestLab } from './fixtures/pki/lab.ts';
 
@@ -32,7 +32,8 @@ test('the genuine signed and encrypted artifact set is accepted (control for the
 
 test('every forgery names a stable code', (t) => {
   for (const forgery of Forgeries) t.true(forgery.expected in PkiCodes, forgery.name);
-  t.true(new Set(Forgeries.map((f) => f.name)).size === Forgeries.length);
+  const names = [...Forgeries, ...GenuineVariants].map((f) => f.name);
+  t.is(new Set(names).size, names.length);
 });
 
 for (const forgery of Forgeries) {
@@ -43,7 +44,17 @@ for (const forgery of Forgeries) {
       { instanceOf: PkiError },
     );
     t.is(error?.code, forgery.expected, error?.message);
+    if (forgery.because) t.regex(error?.message ?? '', forgery.because);
     t.true((error?.message.length ?? 0) > 20, 'the message says what did not match');
+  });
+}
+
+for (const variant of GenuineVariants) {
+  test(`accepts ${variant.name}: ${variant.description}`, async (t) => {
+    const set = await variant.build(lab.ctx);
+    const result = await verifyArtifacts(set, lab.trust(variant.trust?.(lab.ctx) ?? {}));
+    t.true(result.signed);
+    t.is(result.type, 'onboarding-information');
   });
 }
 

@@ -7,8 +7,11 @@ import { contentInfo } from '../src/pki/cms-build.ts';
 import { readContentInfo } from '../src/pki/cms-read.ts';
 import { type PkiCode, PkiError } from '../src/pki/codes.ts';
 import { bytesOf } from '../src/pki/der.ts';
+import { ownerChainCrls } from '../src/pki/lab-crls.ts';
+import { initPki } from '../src/pki/lab-pki.ts';
 import { readCertDer } from '../src/pki/lab-signers.ts';
 import { Oid } from '../src/pki/oids.ts';
+import { crlsToPem } from '../src/pki/pem.ts';
 import { type ArtifactSet, verifyArtifacts } from '../src/pki/verifier.ts';
 import { encodeVoucher } from '../src/pki/voucher.ts';
 import { makeDevice, makeLab, type TestDevice, type TestLab } from './fixtures/pki/lab.ts';
@@ -211,6 +214,104 @@ for (const who of ['ecdh', 'rsa'] as const) {
   });
 }
 
+async function opensslCrlVerify(crl: string, issuer: string) {
+  return run('openssl', ['crl', '-in', crl, '-CAfile', issuer, '-noout'], { allowFailure: true });
+}
+
+async function opensslVerifyCrls(crls: string, leaf = lab.pki.ownerCertificate) {
+  const untrusted = await cat('untrusted.pem', lab.pki.ownerChain);
+  return run(
+    'openssl',
+    [
+      'verify',
+      '-crl_check_all',
+      '-CRLfile',
+      crls,
+      '-CAfile',
+      lab.pki.pinnedDomainCert,
+      '-untrusted',
+      untrusted,
+      leaf,
+    ],
+    { allowFailure: true },
+  );
+}
+
+test('our CRLs verify with openssl crl -CAfile, and openssl verify -crl_check_all agrees with us', async (t) => {
+  const owner = await readCertDer(lab.pki.ownerCertificate);
+  const times = { thisUpdate: new Date(lab.ctx.now.getTime() - 3_600_000) };
+  const good = await ownerChainCrls(lab.pki, times);
+  const revoked = await ownerChainCrls(lab.pki, { ...times, revoke: [owner] });
+  const issuers = [...lab.pki.ownerChain, lab.pki.pinnedDomainCert];
+  for (const [i, crl] of [...good, ...revoked].entries()) {
+    const checked = await opensslCrlVerify(
+      await save('crl.pem', crlsToPem([crl])),
+      issuers[i % 2] as string,
+    );
+    t.is(checked.exitCode, 0, checked.stderr);
+    t.regex(checked.stderr, /verify OK/);
+  }
+  const wrongIssuer = await opensslCrlVerify(
+    await save('crl.pem', crlsToPem(good.slice(0, 1))),
+    lab.evil.pinnedDomainCert,
+  );
+  t.notRegex(wrongIssuer.stderr, /verify OK/, 'openssl finds no issuer for it in another domain');
+
+  const accepted = await opensslVerifyCrls(await save('good.pem', crlsToPem(good)));
+  t.is(accepted.exitCode, 0, accepted.stderr);
+  t.regex(accepted.stdout, /: OK/);
+  const refused = await opensslVerifyCrls(await save('revoked.pem', crlsToPem(revoked)));
+  t.not(refused.exitCode, 0);
+  t.regex(refused.stdout + refused.stderr, /certificate revoked/);
+
+  const set = (crls: Uint8Array[]) =>
+    createArtifacts(lab.pki, {
+      input: lab.ctx.input,
+      serial: lab.device.serial,
+      sign: true,
+      createdOn: new Date(lab.ctx.now.getTime() - 60_000),
+      revocationChecks: true,
+      crls,
+    });
+  t.true((await verifyArtifacts(await set(good), lab.trust())).signed);
+  const error = await t.throwsAsync(verifyArtifacts(await set(revoked), lab.trust()), {
+    instanceOf: PkiError,
+  });
+  t.is(error?.code, 'OWNER_CERT_REVOKED', error?.message);
+});
+
+for (const profile of ['ecdsa-p384', 'rsa-2048'] as const) {
+  test(`our ${profile} CRLs verify with openssl crl and serve our verifier`, async (t) => {
+    const pki = await initPki(join(lab.dir, `crl-${profile}`), {
+      key: profile,
+      pinnedDomain: 'root',
+      domain: 'sztp-lab.test',
+    });
+    const crls = await ownerChainCrls(pki);
+    const issuers = [...pki.ownerChain, pki.pinnedDomainCert];
+    for (const [i, crl] of crls.entries()) {
+      const checked = await opensslCrlVerify(
+        await save('crl.pem', crlsToPem([crl])),
+        issuers[i] as string,
+      );
+      t.regex(checked.stderr, /verify OK/);
+    }
+    const set = await createArtifacts(pki, {
+      input: lab.ctx.input,
+      serial: lab.device.serial,
+      sign: true,
+      revocationChecks: true,
+      chainCrls: {},
+    });
+    const anchor = await readCertDer(pki.voucherTrustAnchor);
+    const result = await verifyArtifacts(
+      set,
+      lab.trust({ voucherTrustAnchors: [anchor], now: new Date() }),
+    );
+    t.true(result.signed);
+  });
+}
+
 // ---- made by openssl, checked by ours -----------------------------------------------------
 
 async function ciFile(encoding: 'json' | 'xml'): Promise<string> {
@@ -222,7 +323,14 @@ async function ciFile(encoding: 'json' | 'xml'): Promise<string> {
 }
 
 async function opensslVoucher(
-  options: { label?: string; signer?: 'good' | 'evil'; serial?: string } = {},
+  options: {
+    label?: string;
+    signer?: 'good' | 'evil';
+    serial?: string;
+    /** The certificate file to pin; default: the PKI's pinned-domain-cert. */
+    pinned?: string;
+    revocationChecks?: boolean;
+  } = {},
 ) {
   const pki = options.signer === 'evil' ? lab.evil : lab.pki;
   const json = encodeVoucher({
@@ -230,7 +338,8 @@ async function opensslVoucher(
     expiresOn: '2099-01-01T00:00:00Z',
     assertion: 'verified',
     serialNumber: options.serial ?? lab.device.serial,
-    pinnedDomainCert: await readCertDer(lab.pki.pinnedDomainCert),
+    pinnedDomainCert: await readCertDer(options.pinned ?? lab.pki.pinnedDomainCert),
+    ...(options.revocationChecks ? { domainCertRevocationChecks: true } : {}),
   });
   const out = file('ov.cms');
   const label = options.label ? ['-econtent_type', options.label] : [];
@@ -471,6 +580,109 @@ for (const [name, code, build] of forged) {
     t.is(error?.code, code, error?.message);
   });
 }
+
+/** A minimal `openssl ca` set-up over a lab CA: its own index.txt and crlnumber in a temp dir. */
+async function opensslCa(ca: { cert: string; key: string }) {
+  const dir = file('ca');
+  await run('mkdir', ['-p', dir]);
+  await writeFile(join(dir, 'index.txt'), '');
+  await writeFile(join(dir, 'crlnumber'), '01\n');
+  const config = await save(
+    'ca.cnf',
+    [
+      '[ ca ]',
+      'default_ca = lab',
+      '[ lab ]',
+      `database = ${join(dir, 'index.txt')}`,
+      `crlnumber = ${join(dir, 'crlnumber')}`,
+      `certificate = ${ca.cert}`,
+      `private_key = ${ca.key}`,
+      'default_md = sha256',
+      '',
+    ].join('\n'),
+  );
+  const stamp = (date: Date) => `${date.toISOString().slice(0, 19).replace(/[-T:]/g, '')}Z`;
+  return {
+    revoke: (cert: string) =>
+      ossl('ca', '-config', config, '-revoke', cert, '-crl_reason', 'keyCompromise'),
+    async crl(lastUpdate: Date, nextUpdate: Date): Promise<string> {
+      const out = file('crl.pem');
+      await ossl(
+        'ca',
+        '-config',
+        config,
+        '-gencrl',
+        '-crl_lastupdate',
+        stamp(lastUpdate),
+        '-crl_nextupdate',
+        stamp(nextUpdate),
+        '-out',
+        out,
+      );
+      return out;
+    },
+  };
+}
+
+/** An all-openssl set pinning the owner issuing CA, with `crl` stapled by crl2pkcs7. */
+async function opensslRevocationSet(crl: string | undefined): Promise<ArtifactSet> {
+  const out = file('oc.cms');
+  const source = crl ? ['-in', crl] : ['-nocrl'];
+  await ossl(
+    'crl2pkcs7',
+    ...source,
+    '-certfile',
+    lab.pki.ownerCertificate,
+    '-outform',
+    'DER',
+    '-out',
+    out,
+  );
+  return {
+    conveyedInformation: await opensslSigned(await ciFile('json')),
+    ownerCertificate: new Uint8Array(await readFile(out)),
+    ownershipVoucher: await opensslVoucher({
+      pinned: (lab.pki.entities['owner-ca'] as { cert: string }).cert,
+      revocationChecks: true,
+    }),
+  };
+}
+
+test('openssl ca -gencrl CRLs stapled by openssl crl2pkcs7 are honoured by our verifier', async (t) => {
+  const now = lab.ctx.now.getTime();
+  const [hourAgo, inAWeek, yesterday] = [now - 3_600_000, now + 7 * 86_400_000, now - 86_400_000];
+  const ca = await opensslCa(lab.pki.entities['owner-ca'] as { cert: string; key: string });
+  const code = async (set: ArtifactSet) => {
+    try {
+      await verifyArtifacts(set, lab.trust());
+      return 'accepted';
+    } catch (error) {
+      if (!(error instanceof PkiError)) throw error;
+      return `${error.code}: ${error.message}`;
+    }
+  };
+  const clean = await ca.crl(new Date(hourAgo), new Date(inAWeek));
+  t.is(await code(await opensslRevocationSet(clean)), 'accepted');
+  t.regex(await code(await opensslRevocationSet(undefined)), /^REVOCATION_UNAVAILABLE: .*no CRLs/);
+  const stale = await ca.crl(new Date(now - 10 * 86_400_000), new Date(yesterday));
+  t.regex(await code(await opensslRevocationSet(stale)), /^REVOCATION_UNAVAILABLE: .*is stale/);
+  // The attacker's owner CA has the same name as ours, but not our key.
+  const evil = await opensslCa(lab.evil.entities['owner-ca'] as { cert: string; key: string });
+  const forged = await evil.crl(new Date(hourAgo), new Date(inAWeek));
+  t.regex(
+    await code(await opensslRevocationSet(forged)),
+    /^REVOCATION_UNAVAILABLE: .*does not verify/,
+  );
+
+  await ca.revoke(lab.pki.ownerCertificate);
+  const revoked = await ca.crl(new Date(hourAgo), new Date(inAWeek));
+  const printed = await ossl('crl', '-in', revoked, '-noout', '-text');
+  t.regex(printed.stdout, /Key Compromise/);
+  t.regex(
+    await code(await opensslRevocationSet(revoked)),
+    /^OWNER_CERT_REVOKED: owner certificate .* was revoked on .*\(keyCompromise\)/,
+  );
+});
 
 test('the signed content our verifier reads is the content openssl verifies', async (t) => {
   const ci = await opensslSigned(await ciFile('json'));
