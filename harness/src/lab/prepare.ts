@@ -122,6 +122,7 @@ export function serverRecord(
     reportingLevel: record.reportingLevel,
     untrusted: record.untrusted,
     ...(record.voucher ? { voucher: record.voucher } : {}),
+    ...(record.crls ? { crls: record.crls } : {}),
   };
   if (record.redirect) {
     out.redirect = record.redirect.map((entry) => {

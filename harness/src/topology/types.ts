@@ -119,7 +119,13 @@ export interface RecordSpec {
   signed: boolean;
   encoding: 'json' | 'xml';
   reportingLevel: 'minimal' | 'verbose';
-  voucher?: { binding?: 'auto' | 'nonce' | 'expiry'; validityDays?: number };
+  voucher?: {
+    binding?: 'auto' | 'nonce' | 'expiry';
+    validityDays?: number;
+    revocationChecks?: boolean;
+  };
+  /** CRLs stapled to the owner-certificate artifact (signed records). */
+  crls?: 'none' | 'valid' | 'owner-revoked';
   /** The answer to signed-data-preferred: Appendix B promotion, or the data signed. */
   untrusted: 'promote' | 'signed';
 }

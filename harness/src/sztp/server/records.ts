@@ -31,7 +31,14 @@ export interface DeviceRecord {
     assertion: Assertion;
     /** Put the device certificate's AKI in idevid-issuer. */
     idevidIssuer: boolean;
+    /** Set domain-cert-revocation-checks: the device must check the owner chain's CRLs. */
+    revocationChecks: boolean;
   };
+  /**
+   * CRLs stapled to the owner-certificate artifact, one per CA of the owner chain: none,
+   * valid (nothing revoked) or owner-revoked (the owner signing certificate listed).
+   */
+  crls: 'none' | 'valid' | 'owner-revoked';
   /**
    * The answer to signed-data-preferred for onboarding information: "promote" returns signed
    * redirect information back to this server with its trust anchor (RFC 8572 Appendix B);
@@ -54,6 +61,7 @@ const RECORD_KEYS = [
   'voucher',
   'untrusted',
   'password',
+  'crls',
 ] as const;
 
 export function isValidSerial(serial: string): boolean {
@@ -104,7 +112,8 @@ export function parseDeviceRecord(serial: string, shape: Shape, baseDir: string)
   }
 
   const v = shape.at('voucher');
-  if (v.present) v.object(['binding', 'validityDays', 'assertion', 'idevidIssuer']);
+  if (v.present)
+    v.object(['binding', 'validityDays', 'assertion', 'idevidIssuer', 'revocationChecks']);
   const record: DeviceRecord = {
     serial,
     response,
@@ -116,7 +125,9 @@ export function parseDeviceRecord(serial: string, shape: Shape, baseDir: string)
       validityDays: v.at('validityDays').integer(1, 36500, 30),
       assertion: v.at('assertion').oneOf(Assertions, 'verified'),
       idevidIssuer: v.at('idevidIssuer').boolean(false),
+      revocationChecks: v.at('revocationChecks').boolean(false),
     },
+    crls: shape.at('crls').oneOf(['none', 'valid', 'owner-revoked'] as const, 'none'),
     untrusted: shape.at('untrusted').oneOf(['promote', 'signed'] as const, 'promote'),
     source: o,
   };

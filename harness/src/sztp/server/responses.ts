@@ -4,6 +4,7 @@ import { createVoucher } from '../../pki/artifacts.ts';
 import { certificatesOnly, signContent, unsignedContent } from '../../pki/cms-build.ts';
 import { CI_MODULE, contentTypeFor, encodeConveyedInfo } from '../../pki/conveyed-info.ts';
 import type { PkiManifest } from '../../pki/lab-pki.ts';
+import { ownerChainCrls } from '../../pki/lab-crls.ts';
 import { ownerSigner } from '../../pki/lab-signers.ts';
 import { BOOTSTRAP_MODULE, BOOTSTRAP_NAMESPACE, type Encoding } from './media.ts';
 import type { DeviceRecord, RedirectEntry } from './records.ts';
@@ -161,9 +162,20 @@ export class ResponseBuilder {
     const document = await this.#conveyed(record, variant);
     const label = contentTypeFor(record.encoding);
     if (!signed) return { ci: unsignedContent(label, document) };
-    const { signer, chain } = await ownerSigner(this.#requirePki());
+    const pki = this.#requirePki();
+    const { signer, chain } = await ownerSigner(pki);
     const ci = await signContent({ signer, contentType: label, content: document });
-    return { ci, oc: certificatesOnly(chain) };
+    const crls =
+      record.crls === 'none'
+        ? []
+        : await ownerChainCrls(pki, {
+            ...(record.crls === 'owner-revoked'
+              ? { revoke: [signer.certificate], reason: 'keyCompromise' as const }
+              : {}),
+            thisUpdate: new Date(Date.now() - 60_000),
+            nextUpdate: new Date(Date.now() + 7 * 86_400_000),
+          });
+    return { ci, oc: certificatesOnly(chain, crls) };
   }
 
   #cached(record: DeviceRecord, variant: Variant, signed: boolean): Promise<Signed> {
@@ -189,6 +201,7 @@ export class ResponseBuilder {
     const options = {
       serial,
       assertion: v.assertion,
+      revocationChecks: v.revocationChecks,
       ...(v.idevidIssuer && idevid ? { idevidCert: new Uint8Array(idevid) } : {}),
     };
     if (nonce) return createVoucher(pki, { ...options, nonce: new Uint8Array(nonce) });
