@@ -53,18 +53,25 @@ async function signedCi(
   return signContent({ signer, contentType, content: ctx.input });
 }
 
+/** A voucher for the device made by the genuine MASA a day before the device clock. */
+function dayOldVoucher(
+  ctx: ForgeContext,
+  extra: Partial<Parameters<typeof createVoucher>[1]> = {},
+): Promise<Uint8Array> {
+  return createVoucher(ctx.pki, {
+    serial: ctx.serial,
+    createdOn: new Date(ctx.now.getTime() - DAY),
+    ...extra,
+  });
+}
+
 /** A genuine signed set, with parts replaced. */
 async function genuine(ctx: ForgeContext, parts: Partial<ArtifactSet> = {}): Promise<ArtifactSet> {
   return {
     conveyedInformation: parts.conveyedInformation ?? (await signedCi(ctx)),
     ownerCertificate:
       parts.ownerCertificate ?? certificatesOnly((await ownerSigner(ctx.pki)).chain),
-    ownershipVoucher:
-      parts.ownershipVoucher ??
-      (await createVoucher(ctx.pki, {
-        serial: ctx.serial,
-        createdOn: new Date(ctx.now.getTime() - DAY),
-      })),
+    ownershipVoucher: parts.ownershipVoucher ?? (await dayOldVoucher(ctx)),
   };
 }
 
@@ -80,12 +87,16 @@ function fresh(ctx: ForgeContext) {
 async function revocationSet(ctx: ForgeContext, crls: Uint8Array[]): Promise<ArtifactSet> {
   return genuine(ctx, {
     ownerCertificate: certificatesOnly((await ownerSigner(ctx.pki)).chain, crls),
-    ownershipVoucher: await createVoucher(ctx.pki, {
-      serial: ctx.serial,
+    ownershipVoucher: await dayOldVoucher(ctx, {
       revocationChecks: true,
-      createdOn: new Date(ctx.now.getTime() - DAY),
     }),
   });
+}
+
+/** A revocation set whose owner-CA CRL is `crl`; the CAs above staple genuine, current CRLs. */
+async function withOwnerCaCrl(ctx: ForgeContext, crl: Uint8Array): Promise<ArtifactSet> {
+  const [, ...above] = await ownerChainCrls(ctx.pki, fresh(ctx));
+  return revocationSet(ctx, [crl, ...above]);
 }
 
 /** Flips one byte of `needle` inside `der` (same length, so the DER stays well-formed). */
@@ -193,10 +204,7 @@ export const Forgeries: Forgery[] = [
     description: 'one byte of the voucher JSON changed after the MASA signed it',
     expected: 'VOUCHER_SIGNATURE_INVALID',
     build: async (ctx) => {
-      const ov = await createVoucher(ctx.pki, {
-        serial: ctx.serial,
-        createdOn: new Date(ctx.now.getTime() - DAY),
-      });
+      const ov = await dayOldVoucher(ctx);
       return genuine(ctx, { ownershipVoucher: tamper(ov, '"assertion"') });
     },
   },
@@ -300,10 +308,7 @@ export const Forgeries: Forgery[] = [
     description: 'ownership voucher DER cut short',
     expected: 'CMS_MALFORMED',
     build: async (ctx) => {
-      const ov = await createVoucher(ctx.pki, {
-        serial: ctx.serial,
-        createdOn: new Date(ctx.now.getTime() - DAY),
-      });
+      const ov = await dayOldVoucher(ctx);
       return genuine(ctx, { ownershipVoucher: ov.subarray(0, 100) });
     },
   },
@@ -313,10 +318,8 @@ export const Forgeries: Forgery[] = [
     expected: 'VOUCHER_NONCE_MISMATCH',
     build: async (ctx) =>
       genuine(ctx, {
-        ownershipVoucher: await createVoucher(ctx.pki, {
-          serial: ctx.serial,
+        ownershipVoucher: await dayOldVoucher(ctx, {
           nonce: new Uint8Array(16).fill(7),
-          createdOn: new Date(ctx.now.getTime() - DAY),
         }),
       }),
     trust: () => ({ nonce: new Uint8Array(16).fill(8) }),
@@ -327,10 +330,8 @@ export const Forgeries: Forgery[] = [
     expected: 'VOUCHER_NONCE_MISMATCH',
     build: async (ctx) =>
       genuine(ctx, {
-        ownershipVoucher: await createVoucher(ctx.pki, {
-          serial: ctx.serial,
+        ownershipVoucher: await dayOldVoucher(ctx, {
           nonce: new Uint8Array(16).fill(7),
-          createdOn: new Date(ctx.now.getTime() - DAY),
         }),
       }),
   },
@@ -340,10 +341,8 @@ export const Forgeries: Forgery[] = [
     expected: 'VOUCHER_ISSUER_MISMATCH',
     build: async (ctx) =>
       genuine(ctx, {
-        ownershipVoucher: await createVoucher(ctx.pki, {
-          serial: ctx.serial,
+        ownershipVoucher: await dayOldVoucher(ctx, {
           idevidCert: await readCertDer(ctx.pki.servers.redirect.cert),
-          createdOn: new Date(ctx.now.getTime() - DAY),
         }),
       }),
   },
@@ -353,10 +352,8 @@ export const Forgeries: Forgery[] = [
     expected: 'VOUCHER_ASSERTION_REJECTED',
     build: async (ctx) =>
       genuine(ctx, {
-        ownershipVoucher: await createVoucher(ctx.pki, {
-          serial: ctx.serial,
+        ownershipVoucher: await dayOldVoucher(ctx, {
           assertion: 'logged',
-          createdOn: new Date(ctx.now.getTime() - DAY),
         }),
       }),
     trust: () => ({ acceptedAssertions: ['verified'] }),
@@ -422,8 +419,7 @@ export const Forgeries: Forgery[] = [
         algorithm: attacker.algorithm,
         sign: (data) => attacker.sign(data),
       };
-      const [, ...above] = await ownerChainCrls(ctx.pki, fresh(ctx));
-      return revocationSet(ctx, [await issueCrl({ signer: claimed, ...fresh(ctx) }), ...above]);
+      return withOwnerCaCrl(ctx, await issueCrl({ signer: claimed, ...fresh(ctx) }));
     },
   },
   {
@@ -433,8 +429,7 @@ export const Forgeries: Forgery[] = [
     because: /is issued by "O=sztp-lab, CN=TLS CA", not by/,
     build: async (ctx) => {
       const tlsCa = await signerFromFiles(ctx.pki.entities['tls-ca'] as CertKeyFiles);
-      const [, ...above] = await ownerChainCrls(ctx.pki, fresh(ctx));
-      return revocationSet(ctx, [await issueCrl({ signer: tlsCa, ...fresh(ctx) }), ...above]);
+      return withOwnerCaCrl(ctx, await issueCrl({ signer: tlsCa, ...fresh(ctx) }));
     },
   },
   {
@@ -447,8 +442,7 @@ export const Forgeries: Forgery[] = [
       const ca = await signerFromFiles(ctx.pki.entities['owner-ca'] as CertKeyFiles);
       const odd = { oid: '1.3.6.1.4.1.55555.1', critical: true, value: Uint8Array.of(5, 0) };
       const crl = await issueCrl({ signer: ca, ...fresh(ctx), extraExtensions: [odd] });
-      const [, ...above] = await ownerChainCrls(ctx.pki, fresh(ctx));
-      return revocationSet(ctx, [crl, ...above]);
+      return withOwnerCaCrl(ctx, crl);
     },
   },
   {
