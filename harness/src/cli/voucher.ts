@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { type Command, Option } from 'commander';
 import { LabError } from '../common/errors.ts';
 import { createVoucher } from '../pki/artifacts.ts';
-import { parseCertificate } from '../pki/cert-info.ts';
+import { parseCertificate, subjectText } from '../pki/cert-info.ts';
 import { parseDateFlag, parseNonce } from '../pki/cli-flags.ts';
 import { matchesSigner, readContentInfo, readSignedData } from '../pki/cms-read.ts';
 import { PkiError } from '../pki/codes.ts';
@@ -106,8 +106,8 @@ function inspect(der: Uint8Array, file: string) {
     const signer = si ? certs.find((c) => matchesSigner(c, si.sid)) : undefined;
     return {
       eContentType: sd.eContentType,
-      signer: signer?.x509.subject.replaceAll('\n', ', ') ?? null,
-      certificates: certs.map((c) => c.x509.subject.replaceAll('\n', ', ')),
+      signer: signer ? subjectText(signer) : null,
+      certificates: certs.map(subjectText),
       voucher: sd.eContent ? voucherToJson(decodeVoucher(sd.eContent)) : null,
     };
   } catch (error) {

@@ -1,4 +1,3 @@
-import { X509Certificate } from 'node:crypto';
 import {
   bytesOf,
   children,
@@ -10,6 +9,7 @@ import {
   parseDer,
   Tag,
   type Tlv,
+  toHex,
 } from './der.ts';
 import { Oid } from './oids.ts';
 import { verifyWith } from './public-keys.ts';
@@ -17,8 +17,6 @@ import { verifyWith } from './public-keys.ts';
 /** The parts of an X.509 certificate the CMS code and the path validator need. */
 export interface CertInfo {
   der: Uint8Array;
-  /** node:crypto view, made on first use (it is slow to build): names for messages. */
-  readonly x509: X509Certificate;
   /** The signed part, its signature algorithm and the signature value. */
   tbs: Uint8Array;
   signatureOid: string;
@@ -73,12 +71,8 @@ function attributeText(atv: Tlv): string {
     value?.tag === Tag.UTF8_STRING ||
     value?.tag === Tag.PRINTABLE_STRING ||
     value?.tag === Tag.IA5_STRING;
-  const text = readable ? Buffer.from(bytes).toString('utf8') : `#${hex(bytes)}`;
+  const text = readable ? Buffer.from(bytes).toString('utf8') : `#${toHex(bytes)}`;
   return `${ATTRIBUTE_NAMES[id] ?? id}=${text}`;
-}
-
-function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString('hex');
 }
 
 /**
@@ -93,8 +87,13 @@ export function nameText(name: Tlv): string {
     );
     return rdns.join(', ');
   } catch {
-    return `#${hex(bytesOf(name))}`;
+    return `#${toHex(bytesOf(name))}`;
   }
+}
+
+/** A certificate's subject as text for messages ("O=sztp-lab, CN=Owner Root CA"). */
+export function subjectText(cert: CertInfo): string {
+  return nameText(cert.subject);
 }
 
 /** Parses a DER certificate; a DerError names the field that broke. */
@@ -120,13 +119,8 @@ export function parseCertificate(der: Uint8Array, where = 'certificate'): CertIn
   const signature = contentOf(expectTag(sigValue, Tag.BIT_STRING, `${where} signature`)).subarray(
     1,
   );
-  let x509: X509Certificate | undefined;
   return {
     der,
-    get x509() {
-      x509 ??= new X509Certificate(der);
-      return x509;
-    },
     tbs: bytesOf(tbs as Tlv),
     signatureOid,
     signature,

@@ -4,6 +4,7 @@ import {
   KeyUsageBit,
   keyUsageBits,
   signedBy,
+  subjectText,
 } from './cert-info.ts';
 import { bytesOf, equalBytes } from './der.ts';
 
@@ -17,28 +18,24 @@ export interface PathInput {
   maxDepth?: number;
 }
 
-function subjectOf(cert: CertInfo): string {
-  return cert.x509.subject.replaceAll('\n', ', ');
-}
-
 function timeProblem(cert: CertInfo, now: Date | undefined): string | undefined {
   if (!now) return undefined;
   if (now < cert.notBefore) {
-    return `"${subjectOf(cert)}" is not valid before ${cert.notBefore.toISOString()}`;
+    return `"${subjectText(cert)}" is not valid before ${cert.notBefore.toISOString()}`;
   }
-  if (now > cert.notAfter) return `"${subjectOf(cert)}" expired ${cert.notAfter.toISOString()}`;
+  if (now > cert.notAfter) return `"${subjectText(cert)}" expired ${cert.notAfter.toISOString()}`;
   return undefined;
 }
 
 function caProblem(cert: CertInfo, below: number): string | undefined {
   const bc = basicConstraints(cert);
-  if (!bc.ca) return `"${subjectOf(cert)}" issued a certificate but is not a CA`;
+  if (!bc.ca) return `"${subjectText(cert)}" issued a certificate but is not a CA`;
   const usage = keyUsageBits(cert);
   if (usage && !usage.has(KeyUsageBit.keyCertSign)) {
-    return `"${subjectOf(cert)}" has no keyCertSign key usage`;
+    return `"${subjectText(cert)}" has no keyCertSign key usage`;
   }
   if (bc.pathLength !== undefined && below > bc.pathLength) {
-    return `"${subjectOf(cert)}" allows ${bc.pathLength} intermediates below it, path has ${below}`;
+    return `"${subjectText(cert)}" allows ${bc.pathLength} intermediates below it, path has ${below}`;
   }
   return undefined;
 }
@@ -74,7 +71,7 @@ export function findPath(input: PathInput): PathResult {
     );
     if (!next) {
       return {
-        problem: `no path from "${subjectOf(input.leaf)}" to the trust anchor "${subjectOf(anchor)}": nothing in the chain issued "${subjectOf(current)}"`,
+        problem: `no path from "${subjectText(input.leaf)}" to the trust anchor "${subjectText(anchor)}": nothing in the chain issued "${subjectText(current)}"`,
       };
     }
     const nextProblem = caProblem(next, used.length) ?? timeProblem(next, now);
@@ -82,7 +79,9 @@ export function findPath(input: PathInput): PathResult {
     used.push(next);
     current = next;
   }
-  return { problem: `certificate path from "${subjectOf(input.leaf)}" is longer than ${maxDepth}` };
+  return {
+    problem: `certificate path from "${subjectText(input.leaf)}" is longer than ${maxDepth}`,
+  };
 }
 
 /** {@link findPath} for callers that need only the verdict: undefined on success, else why. */

@@ -1,6 +1,6 @@
 import { createDecipheriv, createHash, webcrypto } from 'node:crypto';
 import * as pkijs from 'pkijs';
-import { parseCertificate, subjectKeyId } from './cert-info.ts';
+import { parseCertificate, subjectKeyId, subjectText } from './cert-info.ts';
 import { contentInfo } from './cms-build.ts';
 import { octets } from './cms-read.ts';
 import { fail } from './codes.ts';
@@ -226,7 +226,7 @@ export async function decryptEnveloped(content: Tlv, decrypter: Decrypter): Prom
   if (!cek) {
     fail(
       'DECRYPTION_FAILED',
-      `no recipient of the EnvelopedData is the identity certificate "${cert.x509.subject.replaceAll('\n', ', ')}"`,
+      `no recipient of the EnvelopedData is the identity certificate "${subjectText(cert)}"`,
     );
   }
   try {

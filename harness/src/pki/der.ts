@@ -256,6 +256,11 @@ export function integer(value: number): Uint8Array {
   return tlv(Tag.INTEGER, Uint8Array.from(bytes));
 }
 
+/** Lower-case hex of some bytes, for messages. */
+export function toHex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
 /** Byte equality. */
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && compareBytes(a, b) === 0;

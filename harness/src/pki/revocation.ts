@@ -1,7 +1,7 @@
-import { type CertInfo, KeyUsageBit, keyUsageBits, nameText } from './cert-info.ts';
+import { type CertInfo, KeyUsageBit, keyUsageBits, nameText, subjectText } from './cert-info.ts';
 import { fail } from './codes.ts';
 import { type CrlInfo, CrlReasons, parseCrl } from './crl-read.ts';
-import { bytesOf, contentOf, equalBytes } from './der.ts';
+import { bytesOf, contentOf, equalBytes, toHex } from './der.ts';
 import { DigestBySignatureOid } from './oids.ts';
 import { verifyWith } from './public-keys.ts';
 
@@ -27,12 +27,12 @@ function readStapled(der: Uint8Array): Stapled {
 
 /** The serial as hex, without the sign octet DER adds to keep large serials positive. */
 function serialHex(serial: Uint8Array): string {
-  const hex = Buffer.from(serial).toString('hex');
+  const hex = toHex(serial);
   return hex.startsWith('00') && hex.length > 2 ? hex.slice(2) : hex;
 }
 
 function label(cert: CertInfo): string {
-  return `"${nameText(cert.subject)}" (serial ${serialHex(contentOf(cert.serial))})`;
+  return `"${subjectText(cert)}" (serial ${serialHex(contentOf(cert.serial))})`;
 }
 
 /** Why one parsed CRL cannot speak for `cert`, or undefined when it can. */
@@ -45,13 +45,13 @@ function whyNot(crl: CrlInfo, cert: CertInfo, issuer: CertInfo, now?: Date): str
   }
   const usage = keyUsageBits(issuer);
   if (usage && !usage.has(KeyUsageBit.cRLSign)) {
-    return `comes from "${nameText(issuer.subject)}", whose key usage lacks cRLSign`;
+    return `comes from "${subjectText(issuer)}", whose key usage lacks cRLSign`;
   }
   if (!DigestBySignatureOid[crl.signatureOid]) {
     return `is signed with algorithm ${crl.signatureOid}, which this verifier does not support`;
   }
   if (!verifyWith(issuer.spki, crl.signatureOid, crl.tbs, crl.signature)) {
-    return `has a signature that does not verify with the key of "${nameText(issuer.subject)}"`;
+    return `has a signature that does not verify with the key of "${subjectText(issuer)}"`;
   }
   if (!now) return undefined;
   if (crl.thisUpdate > now) {

@@ -6,6 +6,7 @@ import {
   keyUsageBits,
   parseCertificate,
   subjectKeyId,
+  subjectText,
 } from './cert-info.ts';
 import { findPath, validatePath } from './cert-path.ts';
 import { decryptEnveloped } from './cms-envelope.ts';
@@ -19,7 +20,7 @@ import {
 } from './cms-read.ts';
 import { fail, PkiError } from './codes.ts';
 import { type ConveyedInfo, decodeConveyedInfo, type Encoding } from './conveyed-info.ts';
-import { bytesOf, children, DerError, equalBytes, parseDer, Tag, type Tlv } from './der.ts';
+import { bytesOf, children, DerError, equalBytes, parseDer, Tag, type Tlv, toHex } from './der.ts';
 import { Oid } from './oids.ts';
 import { checkRevocation } from './revocation.ts';
 import type { Decrypter } from './signer.ts';
@@ -64,7 +65,7 @@ export interface Verified {
 const CI_TYPES = new Set<string>([Oid.conveyedInfoJson, Oid.conveyedInfoXml, Oid.data]);
 
 function describe(cert: CertInfo): string {
-  return `"${cert.x509.subject.replaceAll('\n', ', ')}"`;
+  return `"${subjectText(cert)}"`;
 }
 
 function malformed(what: string, error: unknown): never {
@@ -320,14 +321,14 @@ export class DeviceVerifier {
       if (!aki || !equalBytes(aki, v.idevidIssuer)) {
         fail(
           'VOUCHER_ISSUER_MISMATCH',
-          `voucher idevid-issuer ${hex(v.idevidIssuer)} is not the IDevID authority key identifier ${aki ? hex(aki) : '(no IDevID certificate given)'}`,
+          `voucher idevid-issuer ${toHex(v.idevidIssuer)} is not the IDevID authority key identifier ${aki ? toHex(aki) : '(no IDevID certificate given)'}`,
         );
       }
     }
     if (v.nonce && (!t.nonce || !equalBytes(v.nonce, t.nonce))) {
       fail(
         'VOUCHER_NONCE_MISMATCH',
-        `voucher nonce ${hex(v.nonce)} is not the device nonce ${t.nonce ? hex(t.nonce) : '(none sent)'}`,
+        `voucher nonce ${toHex(v.nonce)} is not the device nonce ${t.nonce ? toHex(t.nonce) : '(none sent)'}`,
       );
     }
     return v;
@@ -392,10 +393,6 @@ export class DeviceVerifier {
     const why = checkSignerInfo(ciSigner, ciSd.eContentType, ciSd.eContent as Uint8Array, owner);
     if (why) fail('CONVEYED_INFO_SIGNATURE_INVALID', `conveyed information signature: ${why}`);
   }
-}
-
-function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString('hex');
 }
 
 /** One-shot form of {@link DeviceVerifier}. */
