@@ -204,7 +204,10 @@ export function subjectKeyId(info: CertInfo): Uint8Array | undefined {
     : undefined;
 }
 
-/** Whether `parent`'s key made `child`'s signature. */
-export function signedBy(child: CertInfo, parent: CertInfo): boolean {
+/** Whether `parent`'s key made the signature of `child` (a certificate or a CRL). */
+export function signedBy(
+  child: Pick<CertInfo, 'tbs' | 'signatureOid' | 'signature'>,
+  parent: CertInfo,
+): boolean {
   return verifyWith(parent.spki, child.signatureOid, child.tbs, child.signature);
 }

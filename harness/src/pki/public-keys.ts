@@ -22,20 +22,13 @@ const EC_SPKI_PREFIX: Record<string, Buffer> = {
  */
 function importSpki(spki: Buffer): KeyObject {
   for (const [crv, prefix] of Object.entries(EC_SPKI_PREFIX)) {
-    const size = (spki.length - prefix.length - 1) / 2;
-    if (spki.length > prefix.length && spki.subarray(0, prefix.length).equals(prefix)) {
-      if (spki[prefix.length] !== 0x04) break;
-      const at = prefix.length + 1;
-      return createPublicKey({
-        format: 'jwk',
-        key: {
-          kty: 'EC',
-          crv,
-          x: spki.subarray(at, at + size).toString('base64url'),
-          y: spki.subarray(at + size).toString('base64url'),
-        },
-      });
-    }
+    // The prefix fixes the length of the point: 04, then x and y of equal size.
+    if (!spki.subarray(0, prefix.length).equals(prefix) || spki[prefix.length] !== 0x04) continue;
+    const point = spki.subarray(prefix.length + 1);
+    const half = point.length / 2;
+    const x = point.subarray(0, half).toString('base64url');
+    const y = point.subarray(half).toString('base64url');
+    return createPublicKey({ format: 'jwk', key: { kty: 'EC', crv, x, y } });
   }
   return createPublicKey({ key: spki, format: 'der', type: 'spki' });
 }

@@ -1,9 +1,15 @@
-import { type CertInfo, KeyUsageBit, keyUsageBits, nameText, subjectText } from './cert-info.ts';
+import {
+  type CertInfo,
+  KeyUsageBit,
+  keyUsageBits,
+  nameText,
+  signedBy,
+  subjectText,
+} from './cert-info.ts';
 import { fail } from './codes.ts';
 import { type CrlInfo, CrlReasons, parseCrl } from './crl-read.ts';
 import { bytesOf, contentOf, equalBytes, toHex } from './der.ts';
 import { DigestBySignatureOid } from './oids.ts';
-import { verifyWith } from './public-keys.ts';
 
 /** What the revocation check of an owner chain works from. */
 export interface RevocationInput {
@@ -50,7 +56,7 @@ function whyNot(crl: CrlInfo, cert: CertInfo, issuer: CertInfo, now?: Date): str
   if (!DigestBySignatureOid[crl.signatureOid]) {
     return `is signed with algorithm ${crl.signatureOid}, which this verifier does not support`;
   }
-  if (!verifyWith(issuer.spki, crl.signatureOid, crl.tbs, crl.signature)) {
+  if (!signedBy(crl, issuer)) {
     return `has a signature that does not verify with the key of "${subjectText(issuer)}"`;
   }
   if (!now) return undefined;
