@@ -1,8 +1,11 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { findDebianMirror, mirrorsIn } from '../src/runtime/apt-mirror.ts';
+import { bundleId, nodeBundles } from '../src/runtime/bundles.ts';
 import {
   iscDhcpd4Config,
   iscDhcpd6Config,
@@ -145,4 +148,23 @@ test('link fault: the helper command line, and a fault with nothing set clears',
   t.true(isNoFault({}));
   t.true(isNoFault({ delayMs: 0, direction: 'both' }));
   t.false(isNoFault({ lossPercent: 1 }));
+});
+
+test('node bundles: built once per source hash, and the server bundle runs without tsx', async (t) => {
+  const bundles = await nodeBundles();
+  t.is(bundles.id, bundleId());
+  t.is(await nodeBundles(), bundles, 'one build per process');
+  const repo = fileURLToPath(new URL('../../', import.meta.url));
+  const onHost = (path: string) => join(repo, path.replace(/^\/opt\/sztp-lab\//, ''));
+  t.regex(
+    bundles.server,
+    new RegExp(`^/opt/sztp-lab/\\.cache/bundles/${bundles.id}/server\\.mjs$`),
+  );
+  t.true(existsSync(onHost(bundles.device)));
+  // Plain node, no loader: the bundle holds everything, and its entry checks its arguments.
+  const run = spawnSync(process.execPath, [onHost(bundles.server)], { encoding: 'utf8' });
+  t.is(run.status, 2);
+  t.regex(run.stderr, /--config FILE is required/);
+  const parsed = execFileSync(process.execPath, ['--check', onHost(bundles.device)]);
+  t.is(parsed.length, 0);
 });

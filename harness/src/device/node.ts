@@ -85,11 +85,7 @@ export async function startDeviceNode(spec: DeviceNodeSpec): Promise<LabNode> {
  * Waits until a routing engine has written its IDevID CSR (its TPM is up and its key made);
  * returns the CSR's path. Returns at once when the engine already has its certificate.
  */
-export async function waitForCsr(
-  stateDir: string,
-  serial: string,
-  timeoutMs = 60_000,
-): Promise<string> {
+async function waitForCsr(stateDir: string, serial: string, timeoutMs = 60_000): Promise<string> {
   const csrPath = join(stateDir, 'idevid.csr');
   if (existsSync(join(stateDir, 'idevid.pem'))) return csrPath;
   const deadline = performance.now() + timeoutMs;

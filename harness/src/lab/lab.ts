@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { errorMessage, LabError } from '../common/errors.ts';
 import type { DeviceEvent } from '../device/events.ts';
-import { provideIdevid, REPO_ROOT, readDeviceEvents, waitForCsr } from '../device/node.ts';
+import { provideIdevid, REPO_ROOT, readDeviceEvents } from '../device/node.ts';
 import type { PersistentState } from '../device/state.ts';
 import { initPki, type PkiManifest } from '../pki/lab-pki.ts';
 import { type NodeBundles, nodeBundles } from '../runtime/bundles.ts';
@@ -336,8 +336,7 @@ export class StartedLab implements AsyncDisposable {
         (async () => {
           // A rogue backup gets its DevID from a CA that is not the manufacturer's.
           const issuer = engine.re === 're1' && node.rogueRe1 ? await this.#roguePki() : pki;
-          // The engine makes its key and CSR now; its certificate waits for the gate.
-          await waitForCsr(engine.stateDir, node.serial);
+          // The engine makes its key and CSR meanwhile; its certificate waits for the gate.
           await factoryGate;
           await provideIdevid(engine.stateDir, node.serial, issuer, node.model);
           this.#log(`${engine.device}/${engine.re} powered on (serial ${node.serial})`);

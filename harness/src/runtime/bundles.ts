@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,7 +74,7 @@ async function ensureBundles(): Promise<NodeBundles> {
   const dir = join(BUNDLES_DIR, id);
   const inContainer = (name: string) => `${CONTAINER_ROOT}/${relative(REPO_ROOT, join(dir, name))}`;
   const result = { id, device: inContainer('device.mjs'), server: inContainer('server.mjs') };
-  if (exists(join(dir, 'device.mjs')) && exists(join(dir, 'server.mjs'))) return result;
+  if (existsSync(join(dir, 'device.mjs')) && existsSync(join(dir, 'server.mjs'))) return result;
   await mkdir(BUNDLES_DIR, { recursive: true });
   const temporary = `${dir}.${process.pid}.tmp`;
   await rm(temporary, { recursive: true, force: true });
@@ -113,14 +113,6 @@ async function ensureBundles(): Promise<NodeBundles> {
   }
   await pruneBundles(id);
   return result;
-}
-
-function exists(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
 }
 
 /** Removes all but the newest few bundle folders (never the current one). */
