@@ -174,7 +174,8 @@ async function main(): Promise<void> {
         `  of which network + firewall:      ${result.networkWithRulesMs} ms`,
         `plain parallel docker run:          ${result.plainDockerRunMs} ms`,
         `ratio (lab / plain):                ${result.ratio}`,
-        `standard topology up and ready:     ${up.labUpAndReadyMs} ms (PKI, configurations, 4 nodes, readiness, device factory identity)`,
+        `standard topology up and ready:     ${up.labUpAndReadyMs} ms ` +
+          '(PKI, configurations, 4 nodes, readiness, device factory identity)',
         `plain docker run of its 4 images:   ${up.plainSameImagesMs} ms`,
         `ratio (lab up / plain):             ${upRatio} (goal: at most 1.3)`,
         `same 4 on an IPv4+IPv6 internal net: ${up.plainOnLabLikeNetworkMs} ms (lab up / that: ${sameNetRatio})`,

@@ -71,7 +71,9 @@ export function findPath(input: PathInput): PathResult {
     );
     if (!next) {
       return {
-        problem: `no path from "${subjectText(input.leaf)}" to the trust anchor "${subjectText(anchor)}": nothing in the chain issued "${subjectText(current)}"`,
+        problem:
+          `no path from "${subjectText(input.leaf)}" to the trust anchor ` +
+          `"${subjectText(anchor)}": nothing in the chain issued "${subjectText(current)}"`,
       };
     }
     const nextProblem = caProblem(next, used.length) ?? timeProblem(next, now);

@@ -47,7 +47,8 @@ function whyNot(crl: CrlInfo, cert: CertInfo, issuer: CertInfo, now?: Date): str
     return `is issued by "${nameText(crl.issuer)}", not by "${nameText(cert.issuer)}"`;
   }
   if (crl.unsupportedCritical.length > 0) {
-    return `has critical extensions this verifier does not process: ${crl.unsupportedCritical.join('; ')}`;
+    const names = crl.unsupportedCritical.join('; ');
+    return `has critical extensions this verifier does not process: ${names}`;
   }
   const usage = keyUsageBits(issuer);
   if (usage && !usage.has(KeyUsageBit.cRLSign)) {
@@ -61,11 +62,17 @@ function whyNot(crl: CrlInfo, cert: CertInfo, issuer: CertInfo, now?: Date): str
   }
   if (!now) return undefined;
   if (crl.thisUpdate > now) {
-    return `is not yet valid: thisUpdate ${crl.thisUpdate.toISOString()} is after the device time ${now.toISOString()}`;
+    return (
+      `is not yet valid: thisUpdate ${crl.thisUpdate.toISOString()} ` +
+      `is after the device time ${now.toISOString()}`
+    );
   }
   if (!crl.nextUpdate) return 'has no nextUpdate, so the device cannot tell whether it is current';
   if (crl.nextUpdate < now) {
-    return `is stale: nextUpdate ${crl.nextUpdate.toISOString()} is before the device time ${now.toISOString()}`;
+    return (
+      `is stale: nextUpdate ${crl.nextUpdate.toISOString()} ` +
+      `is before the device time ${now.toISOString()}`
+    );
   }
   return undefined;
 }
@@ -102,7 +109,8 @@ export function checkRevocation(input: RevocationInput): void {
           : reasons.join('; ');
       fail(
         'REVOCATION_UNAVAILABLE',
-        `the voucher requires revocation checks, and no stapled CRL gives the status of ${role} ${label(cert)}: ${detail}`,
+        'the voucher requires revocation checks, and no stapled CRL gives the status of ' +
+          `${role} ${label(cert)}: ${detail}`,
       );
     }
     const serial = contentOf(cert.serial);
@@ -111,7 +119,8 @@ export function checkRevocation(input: RevocationInput): void {
       const reason = listed.reason === undefined ? '' : ` (${reasonName(listed.reason)})`;
       fail(
         'OWNER_CERT_REVOKED',
-        `${role} ${label(cert)} was revoked on ${listed.revokedAt.toISOString()}${reason}, says the CRL of "${nameText(best.issuer)}" issued ${best.thisUpdate.toISOString()}`,
+        `${role} ${label(cert)} was revoked on ${listed.revokedAt.toISOString()}${reason}, ` +
+          `says the CRL of "${nameText(best.issuer)}" issued ${best.thisUpdate.toISOString()}`,
       );
     }
   }

@@ -94,14 +94,17 @@ async function ensureBundles(): Promise<NodeBundles> {
       logLevel: 'silent',
       // CommonJS dependencies call require(); an ES module has none of its own.
       banner: {
-        js: "import { createRequire as sztpLabRequire } from 'node:module'; const require = sztpLabRequire(import.meta.url);",
+        js:
+          "import { createRequire as sztpLabRequire } from 'node:module'; " +
+          'const require = sztpLabRequire(import.meta.url);',
       },
     });
   } catch (error) {
     await rm(temporary, { recursive: true, force: true });
     throw new LabError(
       'COMMAND_FAILED',
-      `building the node bundles (${Object.values(ENTRIES).join(', ')}) with esbuild failed: ${(error as Error).message}`,
+      `building the node bundles (${Object.values(ENTRIES).join(', ')}) with esbuild ` +
+        `failed: ${(error as Error).message}`,
       { cause: error },
     );
   }

@@ -30,10 +30,11 @@ export async function serveFromConfig(file: string, json = false): Promise<void>
     roles: config.roles,
     journal: server.state.journalPath,
   };
+  const admin = ready.admin ? `, admin API at ${ready.admin}` : '';
   process.stdout.write(
     json
       ? `${JSON.stringify(ready)}\n`
-      : `serving ${config.roles.join(' + ')} at ${ready.url}${ready.admin ? `, admin API at ${ready.admin}` : ''}\n`,
+      : `serving ${config.roles.join(' + ')} at ${ready.url}${admin}\n`,
   );
   await serveUntilSignal(server);
 }
