@@ -2,102 +2,25 @@ import { createVoucher, voucherFor } from './artifacts.ts';
 import { issueCertificate, KeyUsage } from './certs.ts';
 import { certificatesOnly, signContent, unsignedContent } from './cms-build.ts';
 import { encryptTo } from './cms-envelope.ts';
-import type { PkiCode } from './codes.ts';
 import { contentTypeFor, decodeConveyedInfo, encodeConveyedInfo } from './conveyed-info.ts';
-import { issueCrl } from './crl-build.ts';
+import {
+  DAY,
+  dayOldVoucher,
+  type ForgeContext,
+  type Forgery,
+  genuine,
+  signedCi,
+} from './forge-kit.ts';
+import { RevocationForgeries } from './forge-revocation.ts';
 import { generateKey } from './keys.ts';
-import { ownerChainCrls } from './lab-crls.ts';
-import { type CertKeyFiles, type PkiManifest, readIssuer } from './lab-pki.ts';
-import { masaSigner, ownerSigner, readCertDer, signerFromFiles } from './lab-signers.ts';
+import { readIssuer } from './lab-pki.ts';
+import { masaSigner, ownerSigner, readCertDer } from './lab-signers.ts';
 import { Oid } from './oids.ts';
-import { type Signer, SoftwareSigner } from './signer.ts';
-import type { ArtifactSet, DeviceTrust } from './verifier.ts';
+import { SoftwareSigner } from './signer.ts';
 import { encodeVoucher } from './voucher.ts';
 
-/** What a forgery is made from: the genuine trust domain, an attacker's one, and the device. */
-export interface ForgeContext {
-  pki: PkiManifest;
-  /** A second, unrelated trust domain standing in for the attacker. */
-  evil: PkiManifest;
-  serial: string;
-  /** The device's IDevID certificate (DER). */
-  idevid: Uint8Array;
-  /** Another device's IDevID certificate (DER), for misdirected encryption. */
-  otherIdevid: Uint8Array;
-  /** Genuine conveyed information (JSON). */
-  input: Uint8Array;
-  now: Date;
-}
-
-/** One entry of the attack catalogue. */
-export interface Forgery {
-  name: string;
-  /** What is wrong, and the RFC 8572 / RFC 8366 rule it breaks. */
-  description: string;
-  expected: PkiCode;
-  /** What the message must say, where several causes share the code. */
-  because?: RegExp;
-  build(ctx: ForgeContext): Promise<ArtifactSet>;
-  /** How the device's own state differs from the default for this case. */
-  trust?(ctx: ForgeContext): Partial<DeviceTrust>;
-}
-
-const DAY = 86_400_000;
-
-async function signedCi(
-  ctx: ForgeContext,
-  pki = ctx.pki,
-  contentType: string = Oid.conveyedInfoJson,
-) {
-  const { signer } = await ownerSigner(pki);
-  return signContent({ signer, contentType, content: ctx.input });
-}
-
-/** A voucher for the device made by the genuine MASA a day before the device clock. */
-function dayOldVoucher(
-  ctx: ForgeContext,
-  extra: Partial<Parameters<typeof createVoucher>[1]> = {},
-): Promise<Uint8Array> {
-  return createVoucher(ctx.pki, {
-    serial: ctx.serial,
-    createdOn: new Date(ctx.now.getTime() - DAY),
-    ...extra,
-  });
-}
-
-/** A genuine signed set, with parts replaced. */
-async function genuine(ctx: ForgeContext, parts: Partial<ArtifactSet> = {}): Promise<ArtifactSet> {
-  return {
-    conveyedInformation: parts.conveyedInformation ?? (await signedCi(ctx)),
-    ownerCertificate:
-      parts.ownerCertificate ?? certificatesOnly((await ownerSigner(ctx.pki)).chain),
-    ownershipVoucher: parts.ownershipVoucher ?? (await dayOldVoucher(ctx)),
-  };
-}
-
-/** CRL times that are current at the device clock. */
-function fresh(ctx: ForgeContext) {
-  return {
-    thisUpdate: new Date(ctx.now.getTime() - DAY / 24),
-    nextUpdate: new Date(ctx.now.getTime() + 7 * DAY),
-  };
-}
-
-/** A genuine set whose voucher demands revocation checks, with these CRLs stapled. */
-async function revocationSet(ctx: ForgeContext, crls: Uint8Array[]): Promise<ArtifactSet> {
-  return genuine(ctx, {
-    ownerCertificate: certificatesOnly((await ownerSigner(ctx.pki)).chain, crls),
-    ownershipVoucher: await dayOldVoucher(ctx, {
-      revocationChecks: true,
-    }),
-  });
-}
-
-/** A revocation set whose owner-CA CRL is `crl`; the CAs above staple genuine, current CRLs. */
-async function withOwnerCaCrl(ctx: ForgeContext, crl: Uint8Array): Promise<ArtifactSet> {
-  const [, ...above] = await ownerChainCrls(ctx.pki, fresh(ctx));
-  return revocationSet(ctx, [crl, ...above]);
-}
+export type { ForgeContext, Forgery } from './forge-kit.ts';
+export { type Genuine, GenuineVariants } from './forge-revocation.ts';
 
 /** Flips one byte of `needle` inside `der` (same length, so the DER stays well-formed). */
 function tamper(der: Uint8Array, needle: string): Uint8Array {
@@ -358,93 +281,7 @@ export const Forgeries: Forgery[] = [
       }),
     trust: () => ({ acceptedAssertions: ['verified'] }),
   },
-  {
-    name: 'owner-cert-revoked',
-    description:
-      'voucher demands revocation checks and the CRL of the owner CA lists the owner certificate',
-    expected: 'OWNER_CERT_REVOKED',
-    because: /owner certificate .* was revoked on .*\(keyCompromise\)/,
-    build: async (ctx) => {
-      const owner = await readCertDer(ctx.pki.ownerCertificate);
-      return revocationSet(
-        ctx,
-        await ownerChainCrls(ctx.pki, { ...fresh(ctx), revoke: [owner], reason: 'keyCompromise' }),
-      );
-    },
-  },
-  {
-    name: 'intermediate-revoked',
-    description:
-      'voucher demands revocation checks and the root CRL lists the intermediate CA below it',
-    expected: 'OWNER_CERT_REVOKED',
-    because: /intermediate CA certificate .*Owner Issuing CA.* was revoked/,
-    build: async (ctx) => {
-      const [intermediate] = ctx.pki.ownerChain;
-      if (!intermediate) throw new Error('needs a PKI pinned at the owner root');
-      const revoke = [await readCertDer(intermediate)];
-      return revocationSet(ctx, await ownerChainCrls(ctx.pki, { ...fresh(ctx), revoke }));
-    },
-  },
-  {
-    name: 'revocation-no-crl',
-    description: 'voucher demands revocation checks and the owner certificate comes without CRLs',
-    expected: 'REVOCATION_UNAVAILABLE',
-    because: /carries no CRLs/,
-    build: (ctx) => revocationSet(ctx, []),
-  },
-  {
-    name: 'revocation-stale-crl',
-    description: "voucher demands revocation checks and the CRLs' nextUpdate is before device time",
-    expected: 'REVOCATION_UNAVAILABLE',
-    because: /CRL \d is stale: nextUpdate/,
-    build: async (ctx) =>
-      revocationSet(
-        ctx,
-        await ownerChainCrls(ctx.pki, {
-          thisUpdate: new Date(ctx.now.getTime() - 10 * DAY),
-          nextUpdate: new Date(ctx.now.getTime() - DAY),
-        }),
-      ),
-  },
-  {
-    name: 'revocation-crl-other-key',
-    description:
-      "CRL naming the owner CA as issuer (and its key identifier) but signed by the attacker's key",
-    expected: 'REVOCATION_UNAVAILABLE',
-    because: /signature that does not verify with the key of/,
-    build: async (ctx) => {
-      const attacker = await signerFromFiles(ctx.evil.entities['owner-ca'] as CertKeyFiles);
-      const claimed: Signer = {
-        certificate: await readCertDer((ctx.pki.entities['owner-ca'] as CertKeyFiles).cert),
-        algorithm: attacker.algorithm,
-        sign: (data) => attacker.sign(data),
-      };
-      return withOwnerCaCrl(ctx, await issueCrl({ signer: claimed, ...fresh(ctx) }));
-    },
-  },
-  {
-    name: 'revocation-crl-other-issuer',
-    description: 'the CRL stapled for the owner certificate comes from another CA (the TLS CA)',
-    expected: 'REVOCATION_UNAVAILABLE',
-    because: /is issued by "O=sztp-lab, CN=TLS CA", not by/,
-    build: async (ctx) => {
-      const tlsCa = await signerFromFiles(ctx.pki.entities['tls-ca'] as CertKeyFiles);
-      return withOwnerCaCrl(ctx, await issueCrl({ signer: tlsCa, ...fresh(ctx) }));
-    },
-  },
-  {
-    name: 'revocation-crl-unknown-critical-extension',
-    description:
-      'the owner CA CRL carries a critical extension the device does not know (RFC 5280 §5.2)',
-    expected: 'REVOCATION_UNAVAILABLE',
-    because: /critical extensions .*1\.3\.6\.1\.4\.1\.55555\.1/,
-    build: async (ctx) => {
-      const ca = await signerFromFiles(ctx.pki.entities['owner-ca'] as CertKeyFiles);
-      const odd = { oid: '1.3.6.1.4.1.55555.1', critical: true, value: Uint8Array.of(5, 0) };
-      const crl = await issueCrl({ signer: ca, ...fresh(ctx), extraExtensions: [odd] });
-      return withOwnerCaCrl(ctx, crl);
-    },
-  },
+  ...RevocationForgeries,
   {
     name: 'voucher-unknown-member',
     description: 'MASA-signed voucher JSON with a member ietf-voucher does not define',
@@ -518,31 +355,6 @@ export const Forgeries: Forgery[] = [
         content: new TextEncoder().encode(json),
       });
       return genuine(ctx, { conveyedInformation: ci });
-    },
-  },
-];
-
-/** A genuine variant the device must accept: a control for the forgeries next to it. */
-export type Genuine = Omit<Forgery, 'expected' | 'because'>;
-
-/** Genuine sets that exercise checks the forgeries break; each must be accepted. */
-export const GenuineVariants: Genuine[] = [
-  {
-    name: 'revocation-checked-not-revoked',
-    description:
-      'voucher demands revocation checks; a current CRL from every owner-chain CA is stapled',
-    build: async (ctx) => revocationSet(ctx, await ownerChainCrls(ctx.pki, fresh(ctx))),
-  },
-  {
-    name: 'revocation-checks-off-revoked-ignored',
-    description:
-      'voucher sets domain-cert-revocation-checks false: a CRL listing the owner is not looked at',
-    build: async (ctx) => {
-      const revoke = [await readCertDer(ctx.pki.ownerCertificate)];
-      const crls = await ownerChainCrls(ctx.pki, { ...fresh(ctx), revoke });
-      return genuine(ctx, {
-        ownerCertificate: certificatesOnly((await ownerSigner(ctx.pki)).chain, crls),
-      });
     },
   },
 ];
