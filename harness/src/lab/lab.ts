@@ -16,7 +16,8 @@ import { imageTag } from '../runtime/images.ts';
 import { LABEL_OWNER } from '../runtime/labels.ts';
 import { createLabNetwork, type LabNetwork, removeLabNetwork } from '../runtime/networks.ts';
 import type { DeviceNode, RecordSpec, Topology } from '../topology/types.ts';
-import { deviceSettings, type PreparedLab, prepareLab, serverRecord } from './prepare.ts';
+import { chassisAddress, writeEngineConfig } from './engine-config.ts';
+import { type PreparedLab, prepareLab, serverRecord } from './prepare.ts';
 import { serviceContainer, waitServiceReady } from './services.ts';
 
 /** Where labs keep their files: PKI, node configurations, device state volumes, captures. */
@@ -274,38 +275,10 @@ export class StartedLab implements AsyncDisposable {
       const node = this.topology.nodes[engine.device] as DeviceNode;
       mkdirSync(engine.configDir, { recursive: true });
       mkdirSync(engine.stateDir, { recursive: true });
-      const settings = deviceSettings(
-        this.topology,
-        (this.prepared as PreparedLab).placements,
-        engine.device,
-        engine.re,
-      );
-      const pki = (this.prepared as PreparedLab).pki;
-      const anchors: Record<string, string[]> = {
-        bootstrapTrustAnchors: node.trustsServers ? [pki.tlsTrustAnchor] : [],
-        voucherTrustAnchors: [pki.voucherTrustAnchor],
-        imageTrustAnchors: [pki.tlsTrustAnchor],
-      };
-      const config: Record<string, unknown> = { ...settings };
+      const prepared = this.prepared as PreparedLab;
+      const pki = prepared.pki;
       const link = this.networks.get(`ri-${engine.device}`);
-      const linkPrefix = link?.ipv4.subnet.replace(/\.0\/24$/, '');
-      if (link) {
-        writeFileSync(join(engine.configDir, 'idevid-root.pem'), readFileSync(pki.idevidRoot));
-        config.dualRe = {
-          flavour: node.flavour ?? 'junos',
-          self: `${linkPrefix}.${engine.re === 're0' ? 10 : 11}`,
-          peer: `${linkPrefix}.${engine.re === 're0' ? 11 : 10}`,
-          idevidTrustAnchors: ['/etc/sztp-lab/idevid-root.pem'],
-        };
-      }
-      for (const [key, paths] of Object.entries(anchors)) {
-        config[key] = paths.map((path, i) => {
-          const file = `${key}-${i}.pem`;
-          writeFileSync(join(engine.configDir, file), readFileSync(path));
-          return `/etc/sztp-lab/${file}`;
-        });
-      }
-      writeFileSync(join(engine.configDir, 'device.json'), `${JSON.stringify(config, null, 2)}\n`);
+      writeEngineConfig(this.topology, prepared, engine, link);
       const network = this.networks.get(node.network) as LabNetwork;
       engine.node = await startNode({
         lab: this.name,
@@ -322,9 +295,7 @@ export class StartedLab implements AsyncDisposable {
         ...(this.#bundles ? { env: { SZTP_LAB_DEVICE_ENTRY: this.#bundles.device } } : {}),
         ...(link
           ? {
-              extraNetworks: [
-                { name: link.name, ipv4: `${linkPrefix}.${engine.re === 're0' ? 10 : 11}` },
-              ],
+              extraNetworks: [{ name: link.name, ipv4: chassisAddress(link, engine.re) }],
             }
           : {}),
         restart: { name: 'on-failure', maximumRetryCount: 10 },

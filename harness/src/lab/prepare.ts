@@ -16,7 +16,6 @@ import { encodeBootstrapServerList } from '../sztp/dhcp-option.ts';
 import { namedConf, zoneFile } from '../sztp/dns-zone.ts';
 import { buildFirmware } from '../sztp/firmware.ts';
 import type {
-  DeviceNode,
   DhcpNode,
   DnsNode,
   ImageServerNode,
@@ -407,36 +406,4 @@ export async function prepareLab(
     }
   }
   return { runDir, pkiDir, pki, placements, images, configDirs };
-}
-
-/** The device configuration (device.json) of one routing engine. */
-export function deviceSettings(
-  topology: Topology,
-  placements: Map<string, Placement>,
-  name: string,
-  re: string,
-): Record<string, unknown> {
-  const node = topology.nodes[name] as DeviceNode;
-  const dns = Object.entries(topology.nodes).find(([, n]) => n.kind === 'dns') as
-    | [string, DnsNode]
-    | undefined;
-  return {
-    node: `${name}/${re}`,
-    serial: node.serial,
-    hwModel: node.model,
-    profile: node.profile,
-    keyAlgorithm: node.keyAlgorithm,
-    factoryImage:
-      re === 're1' && node.backupStartingImage ? node.backupStartingImage : node.startingImage,
-    sources: node.sources,
-    wellKnownServers: node.wellKnownServers.map((server) => ({
-      address: placements.get(server)?.ipv4,
-      port: (topology.nodes[server] as ServerNode).port,
-    })),
-    clock: node.clock,
-    retry: { initialMs: 500, maxMs: 4000 },
-    ...(dns && node.sources.includes('dns')
-      ? { dns: { domain: dns[1].domain, resolver: placements.get(dns[0])?.ipv4 } }
-      : {}),
-  };
 }
