@@ -57,7 +57,7 @@ test('the example topologies load', async (t) => {
 test('basic.yaml gets its defaults, in camelCase, and is frozen deeply', async (t) => {
   const topology = await loadTopology('topologies/basic.yaml');
   t.deepEqual(topology.pki, { key: 'ecdsa-p256', pinnedDomain: 'root', domain: 'sztp-lab.test' });
-  t.deepEqual(topology.networks, { lan: { ipv6: true } });
+  t.deepEqual(topology.networks, { lan: { ipv6: false } });
   const dhcp = topology.nodes.dhcp as DhcpNode;
   t.deepEqual([dhcp.network, dhcp.families, dhcp.bootstrapServers], ['lan', [4], ['bootstrap']]);
   const server = topology.nodes.bootstrap as ServerNode;
@@ -128,6 +128,30 @@ test('defaults come from the node first, then its kind, then the lab', (t) => {
     minVersion: 'TLSv1.2',
     maxVersion: 'TLSv1.2',
   });
+});
+
+test('a network has IPv6 when it says so, or when a node on it uses DHCPv6', (t) => {
+  const ipv6Of = (doc: Doc) => parseTopology(doc, FILE).networks.lan?.ipv6;
+  t.false(ipv6Of(base()));
+  const served = base();
+  served.nodes.dhcp.families = [4, 6];
+  t.true(ipv6Of(served));
+  const asked = base();
+  asked.nodes.router2.sources = ['dhcp4', 'dhcp6'];
+  t.true(ipv6Of(asked));
+  const said = base();
+  said.networks = { lan: { ipv6: true } };
+  t.true(ipv6Of(said));
+  // A network that says false keeps it, and DHCPv6 on it is refused by the checks.
+  served.networks = { lan: { ipv6: false } };
+  t.throws(() => parseTopology(served, FILE), { message: /has no IPv6/ });
+  // With two networks, only the one the DHCPv6 node is on gets IPv6.
+  const two = base();
+  two.networks = { lan: {}, mgmt: {} };
+  for (const node of Object.values(two.nodes) as Doc[]) node.network = 'lan';
+  two.nodes.dhcp.families = [6];
+  const networks = parseTopology(two, FILE).networks;
+  t.deepEqual([networks.lan?.ipv6, networks.mgmt?.ipv6], [true, false]);
 });
 
 test('records for serials listed in unknown-serials are accepted', (t) => {

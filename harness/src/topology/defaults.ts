@@ -11,9 +11,8 @@ type Raw = Record<string, unknown>;
 
 export const LAB_DEFAULTS = {
   pki: { key: 'ecdsa-p256', pinnedDomain: 'root', domain: 'sztp-lab.test' },
-  networks: { lan: { ipv6: true } },
-  network: { ipv6: true },
-} as const satisfies Pick<Topology, 'pki' | 'networks'> & { network: { ipv6: boolean } };
+  networks: { lan: {} },
+} as const satisfies { pki: Topology['pki']; networks: Record<string, Raw> };
 
 const SERVER_DEFAULTS = { port: 8443, tls: { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3' } };
 
@@ -78,13 +77,20 @@ export function resolveRecord(raw: Raw): RecordSpec {
   return record as unknown as RecordSpec;
 }
 
+/** Whether a resolved node needs IPv6 on its network. */
+function speaksIpv6(node: Raw): boolean {
+  if (node.kind === 'dhcp') return (node.families as number[]).includes(6);
+  if (node.kind === 'device') return (node.sources as string[]).includes('dhcp6');
+  return false;
+}
+
 /** The whole topology with defaults applied: node, then kind, then lab-wide. */
 export function resolveTopology(raw: Raw): Topology {
   const pki = withDefaults((raw.pki as Raw | undefined) ?? {}, LAB_DEFAULTS.pki);
   const rawNetworks = (raw.networks as Record<string, Raw> | undefined) ?? LAB_DEFAULTS.networks;
   const networks: Record<string, Raw> = {};
   for (const [name, network] of Object.entries(rawNetworks)) {
-    networks[name] = withDefaults(network, LAB_DEFAULTS.network);
+    networks[name] = structuredClone(network);
   }
   const names = Object.keys(networks);
   const lab: Raw = names.length === 1 ? { network: names[0] } : {};
@@ -94,6 +100,13 @@ export function resolveTopology(raw: Raw): Topology {
     const kind = node.kind as NodeSpec['kind'];
     const labForKind = kind === 'dns' ? { ...lab, domain: pki.domain } : lab;
     nodes[name] = withDefaults(node, KIND_DEFAULTS[kind], labForKind);
+  }
+
+  // A network says whether it has IPv6; unsaid, it has IPv6 when a node on it speaks IPv6
+  // (DHCPv6 served or asked for). Docker attaches containers to a dual-stack network more
+  // slowly, so an IPv4-only lab does not pay for subnets nobody uses.
+  for (const [name, network] of Object.entries(networks)) {
+    network.ipv6 ??= Object.values(nodes).some((node) => node.network === name && speaksIpv6(node));
   }
 
   const records: Record<string, Record<string, RecordSpec>> = {};
