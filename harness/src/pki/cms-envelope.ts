@@ -1,5 +1,4 @@
 import { createDecipheriv, createHash, webcrypto } from 'node:crypto';
-import * as pkijs from 'pkijs';
 import { parseCertificate, subjectKeyId, subjectText } from './cert-info.ts';
 import { contentInfo } from './cms-build.ts';
 import { octets } from './cms-read.ts';
@@ -21,7 +20,18 @@ import {
 import { Oid } from './oids.ts';
 import type { Decrypter, RsaPadding } from './signer.ts';
 
-pkijs.setEngine('node', new pkijs.CryptoEngine({ name: 'node', crypto: webcrypto as never }));
+/**
+ * pkijs, loaded on the first encryption: only the servers encrypt, and a device (which only
+ * decrypts, with the code below) then never spends its start-up evaluating it.
+ */
+let pkijsLoaded: Promise<typeof import('pkijs')> | undefined;
+function loadPkijs(): Promise<typeof import('pkijs')> {
+  pkijsLoaded ??= import('pkijs').then((pkijs) => {
+    pkijs.setEngine('node', new pkijs.CryptoEngine({ name: 'node', crypto: webcrypto as never }));
+    return pkijs;
+  });
+  return pkijsLoaded;
+}
 
 /**
  * Encrypts `content` to one recipient certificate as CMS EnvelopedData with AES-256-CBC: RSA
@@ -33,6 +43,7 @@ export async function encryptTo(
   innerType: string,
   content: Uint8Array,
 ): Promise<Uint8Array> {
+  const pkijs = await loadPkijs();
   const cert = pkijs.Certificate.fromBER(recipient);
   const enveloped = new pkijs.EnvelopedData();
   enveloped.addRecipientByCertificate(cert, {

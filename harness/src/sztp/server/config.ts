@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { LabError } from '../../common/errors.ts';
-import { loadManifest, type PkiManifest } from '../../pki/lab-pki.ts';
+import { loadManifest, type PkiManifest } from '../../pki/manifest.ts';
 import { CONFIG_INVALID, Shape } from './shape.ts';
 
 /** The two roles of RFC 8572 §7, named after the module's features. */
