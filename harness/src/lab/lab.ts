@@ -133,6 +133,7 @@ export class StartedLab implements AsyncDisposable {
     this.#log(`networks ${[...this.networks.values()].map((n) => n.ipv4.subnet).join(', ')}`);
     const prepared = await prepareLab(t, this.runDir, this.networks);
     this.prepared = prepared;
+    this.#log('PKI and configurations written');
     writeFileSync(join(this.runDir, 'lab.json'), `${JSON.stringify(this.describe(), null, 2)}\n`);
     this.#bundles = await bundles;
     if (this.#options.capture) await this.#startCaptures();
@@ -214,11 +215,14 @@ export class StartedLab implements AsyncDisposable {
       ...serviceContainer(nodeName, node, prepared, this.#bundles),
     });
     this.nodes.set(nodeName, started);
+    this.#log(`${nodeName} started`);
   }
 
   async #ready(nodeName: string): Promise<void> {
     const node = this.topology.nodes[nodeName];
-    if (node) await waitServiceReady(nodeName, node, this.nodes.get(nodeName) as LabNode);
+    const address = this.prepared?.placements.get(nodeName)?.ipv4;
+    if (node) await waitServiceReady(nodeName, node, this.nodes.get(nodeName) as LabNode, address);
+    this.#log(`${nodeName} ready`);
   }
 
   async #startCaptures(): Promise<void> {
@@ -303,6 +307,7 @@ export class StartedLab implements AsyncDisposable {
         ...(this.#options.docker ? { docker: this.#options.docker } : {}),
       });
       this.nodes.set(`${engine.device}/${engine.re}`, engine.node);
+      this.#log(`${engine.device}/${engine.re} started`);
       factories.push(
         (async () => {
           // A rogue backup gets its DevID from a CA that is not the manufacturer's.

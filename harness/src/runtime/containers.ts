@@ -170,6 +170,43 @@ export async function nodeLogs(node: Pick<LabNode, 'container'>): Promise<string
   return Buffer.concat(parts).toString();
 }
 
+/**
+ * Follows the node's log until a line matches `pattern`: true when one does, false when the
+ * log ends first (the main process exited) or `timeoutMs` passes. Lines already written count,
+ * so the call may come after the container started.
+ */
+export async function logShows(
+  node: Pick<LabNode, 'container'>,
+  pattern: RegExp,
+  timeoutMs: number,
+): Promise<boolean> {
+  const stream = (await node.container.logs({
+    stdout: true,
+    stderr: true,
+    follow: true,
+  })) as unknown as NodeJS.ReadableStream & { destroy(): void };
+  const text = new PassThrough();
+  node.container.modem.demuxStream(stream, text, text);
+  return new Promise<boolean>((resolve) => {
+    let seen = '';
+    const finish = (found: boolean) => {
+      clearTimeout(timer);
+      stream.destroy();
+      resolve(found);
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    text.on('data', (chunk: Buffer) => {
+      // Only the unfinished last line is kept between chunks, so a long log costs nothing.
+      seen += chunk.toString();
+      if (pattern.test(seen)) return finish(true);
+      seen = seen.slice(seen.lastIndexOf('\n') + 1);
+    });
+    stream.on('end', () => finish(false));
+    stream.on('close', () => finish(false));
+    stream.on('error', () => finish(false));
+  });
+}
+
 export async function removeNode(node: Pick<LabNode, 'container'>): Promise<void> {
   try {
     await node.container.remove({ force: true, v: true });
