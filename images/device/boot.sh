@@ -5,6 +5,9 @@
 set -eu
 STATE="${SZTP_LAB_STATE:-/var/lib/sztp-lab/state}"
 mkdir -p "$STATE/tpm" /run/sztp-lab
+# A TPM that has never run (no state file yet) has counted no failures: see the lockout below.
+FRESH=0
+[ -e "$STATE/tpm/tpm2-00.permall" ] || FRESH=1
 swtpm socket --tpm2 --tpmstate dir="$STATE/tpm" \
   --server type=tcp,port=2321,bindaddr=127.0.0.1 --ctrl type=tcp,port=2322,bindaddr=127.0.0.1 \
   --flags not-need-init,startup-clear -d
@@ -22,8 +25,12 @@ done
 # A power cut is an unorderly TPM shutdown, and the TPM counts those against its dictionary-
 # attack lockout: after a few, the identity key would refuse to load. The lab's TPMs run with
 # the lockout disabled (recovery time 0) and any earlier lockout cleared.
-tpm2_dictionarylockout --clear-lockout >/dev/null 2>&1 || true
-tpm2_dictionarylockout --setup-parameters --max-tries=32 --recovery-time=0 --lockout-recovery-time=0 >/dev/null 2>&1 || true
+# A fresh TPM has nothing to clear, so its set-up runs beside the device program's start.
+lockout() {
+  tpm2_dictionarylockout --clear-lockout >/dev/null 2>&1 || true
+  tpm2_dictionarylockout --setup-parameters --max-tries=32 --recovery-time=0 --lockout-recovery-time=0 >/dev/null 2>&1 || true
+}
+if [ "$FRESH" = 1 ]; then lockout & else lockout; fi
 if [ $# -eq 0 ] || [ "$1" = run ]; then
   if [ $# -gt 0 ]; then shift; fi
   # The lab passes its prebuilt bundle of the device program (see harness/src/runtime/

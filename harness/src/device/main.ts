@@ -77,10 +77,10 @@ async function ensureIdentity(
     ms: Math.round(performance.now() - started),
   });
   events.status('waiting-for-idevid');
-  for (let waited = 0; !existsSync(join(stateDir, CERT_FILE)); waited += 100) {
+  for (let waited = 0; !existsSync(join(stateDir, CERT_FILE)); waited += 20) {
     if (waited > 120_000)
       throw new LabError('DEVICE_IDENTITY', 'no IDevID certificate arrived within 120 s');
-    await sleep(100);
+    await sleep(20);
   }
   events.emit('factory-idevid-installed', {});
 }
