@@ -33,9 +33,14 @@ export interface InitOptions {
   pinnedDomain: 'root' | 'intermediate';
   /** DNS suffix of the server names: redirect.<domain>, bootstrap.<domain>, image.<domain>. */
   domain: string;
-  /** Extra IP addresses per server role, on top of 127.0.0.1 and ::1. */
-  serverIps?: Partial<Record<ServerRole, string[]>>;
+  /**
+   * Extra IP addresses per server role, on top of 127.0.0.1 and ::1. A promise lets the CAs be
+   * made while the addresses are still being chosen; only the server certificates wait for it.
+   */
+  serverIps?: ServerIps | Promise<ServerIps>;
 }
+
+export type ServerIps = Partial<Record<ServerRole, string[]>>;
 
 interface Made {
   cert: x509.X509Certificate;
@@ -87,37 +92,68 @@ export function issuerOf(made: Made): Issuer {
 export async function initPki(dir: string, options: InitOptions): Promise<PkiManifest> {
   await mkdir(dir, { recursive: true });
   const p = options.key;
-  const made: Record<string, Made> = {};
-  made['idevid-root'] = await makeCa('IDevID Root CA', undefined, p);
-  made['idevid-ca'] = await makeCa('IDevID Issuing CA', made['idevid-root'], p);
-  made['masa-ca'] = await makeCa('MASA CA', undefined, p);
-  made['masa-signer'] = await makeLeaf('MASA Voucher Signer', made['masa-ca'], p);
-  made['owner-root'] = await makeCa('Owner Root CA', undefined, p);
-  made['owner-ca'] = await makeCa('Owner Issuing CA', made['owner-root'], p);
-  made.owner = await makeLeaf('Owner Signing Certificate', made['owner-ca'], p);
-  made['tls-ca'] = await makeCa('TLS CA', undefined, p);
+  // The four hierarchies are independent, so they are made side by side (key generation and
+  // signing run on libuv's threads); within one, each certificate waits for its issuer.
+  const chain = async (names: [string, string][], leaf?: [string, string]) => {
+    const made: [string, Made][] = [];
+    for (const [entity, subject] of names) {
+      made.push([entity, await makeCa(subject, made.at(-1)?.[1], p)]);
+    }
+    const issuer = made.at(-1)?.[1] as Made;
+    if (leaf) made.push([leaf[0], await makeLeaf(leaf[1], issuer, p)]);
+    return made;
+  };
   const servers = {} as PkiManifest['servers'];
-  for (const role of ServerRoles) {
-    const dnsNames = [`${role}.${options.domain}`, 'localhost'];
-    const ipAddresses = ['127.0.0.1', '::1', ...(options.serverIps?.[role] ?? [])];
-    made[`${role}-server`] = await makeLeaf(`${role}.${options.domain}`, made['tls-ca'], p, {
-      dnsNames,
-      ipAddresses,
-      serverAuth: true,
-    });
-    servers[role] = {
-      cert: `${role}-server.pem`,
-      key: `${role}-server.key`,
-      dnsNames,
-      ipAddresses,
-    };
-  }
+  const serverCerts = async () => {
+    const tlsCa = await makeCa('TLS CA', undefined, p);
+    const ips = await options.serverIps;
+    const leaves = await Promise.all(
+      ServerRoles.map(async (role): Promise<[string, Made]> => {
+        const dnsNames = [`${role}.${options.domain}`, 'localhost'];
+        const ipAddresses = ['127.0.0.1', '::1', ...(ips?.[role] ?? [])];
+        servers[role] = {
+          cert: `${role}-server.pem`,
+          key: `${role}-server.key`,
+          dnsNames,
+          ipAddresses,
+        };
+        const made = await makeLeaf(`${role}.${options.domain}`, tlsCa, p, {
+          dnsNames,
+          ipAddresses,
+          serverAuth: true,
+        });
+        return [`${role}-server`, made];
+      }),
+    );
+    return [['tls-ca', tlsCa] as [string, Made], ...leaves];
+  };
+  const made: Record<string, Made> = Object.fromEntries(
+    (
+      await Promise.all([
+        chain([
+          ['idevid-root', 'IDevID Root CA'],
+          ['idevid-ca', 'IDevID Issuing CA'],
+        ]),
+        chain([['masa-ca', 'MASA CA']], ['masa-signer', 'MASA Voucher Signer']),
+        chain(
+          [
+            ['owner-root', 'Owner Root CA'],
+            ['owner-ca', 'Owner Issuing CA'],
+          ],
+          ['owner', 'Owner Signing Certificate'],
+        ),
+        serverCerts(),
+      ])
+    ).flat(),
+  );
   const entities: Record<string, CertKeyFiles> = {};
-  for (const [name, { cert, key }] of Object.entries(made)) {
-    await writeFile(join(dir, `${name}.pem`), `${cert.toString('pem')}\n`);
-    await writePrivateKey(join(dir, `${name}.key`), key.privatePem);
-    entities[name] = { cert: `${name}.pem`, key: `${name}.key` };
-  }
+  await Promise.all(
+    Object.entries(made).map(async ([name, { cert, key }]) => {
+      entities[name] = { cert: `${name}.pem`, key: `${name}.key` };
+      await writeFile(join(dir, `${name}.pem`), `${cert.toString('pem')}\n`);
+      await writePrivateKey(join(dir, `${name}.key`), key.privatePem);
+    }),
+  );
   const pinnedRoot = options.pinnedDomain === 'root';
   const manifest: PkiManifest = {
     format: 'sztp-lab-pki/1',
