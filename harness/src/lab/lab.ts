@@ -101,39 +101,17 @@ export class StartedLab implements AsyncDisposable {
 
   async up(): Promise<void> {
     const t = this.topology;
+    this.#upStarted = performance.now();
     // The container programs' bundles build (or are found) while the networks come up.
     const bundles = nodeBundles();
     bundles.catch(() => {});
-    for (const [netName, spec] of Object.entries(t.networks)) {
-      this.networks.set(
-        netName,
-        await createLabNetwork({
-          lab: this.name,
-          name: netName,
-          run: this.runId,
-          ipv6: spec.ipv6,
-          labels: this.#ownerLabels,
-        }),
-      );
-    }
-    // Each dual-RE device gets a private chassis link between its routing engines.
-    for (const [nodeName, node] of Object.entries(t.nodes)) {
-      if (node.kind !== 'device' || !(node as DeviceNode).routingEngines.includes('re1')) continue;
-      this.networks.set(
-        `ri-${nodeName}`,
-        await createLabNetwork({
-          lab: this.name,
-          name: `ri-${nodeName}`,
-          run: this.runId,
-          ipv6: false,
-          labels: this.#ownerLabels,
-        }),
-      );
-    }
-    this.#log(`networks ${[...this.networks.values()].map((n) => n.ipv4.subnet).join(', ')}`);
-    const prepared = await prepareLab(t, this.runDir, this.networks);
+    // The networks are created while the PKI's CAs are made (see prepareLab).
+    const networks = this.#createNetworks();
+    networks.catch(() => {});
+    const prepared = await prepareLab(t, this.runDir, networks);
+    const subnets = [...this.networks.values()].map((n) => n.ipv4.subnet);
+    this.#log(`networks ${subnets.join(', ')}; PKI and configurations written`);
     this.prepared = prepared;
-    this.#log('PKI and configurations written');
     writeFileSync(join(this.runDir, 'lab.json'), `${JSON.stringify(this.describe(), null, 2)}\n`);
     this.#bundles = await bundles;
     if (this.#options.capture) await this.#startCaptures();
@@ -143,7 +121,10 @@ export class StartedLab implements AsyncDisposable {
     const servicesReady = (async () => {
       await Promise.all(infra.map(([nodeName]) => this.#startInfra(nodeName)));
       await Promise.all(infra.map(([nodeName]) => this.#ready(nodeName)));
-      this.#log(`${infra.length} service nodes ready`);
+      const at = [...this.#readyAt].map(
+        ([node, time]) => `${node} ${((time - this.#upStarted) / 1000).toFixed(2)} s`,
+      );
+      this.#log(`${infra.length} service nodes ready (${at.join(', ')})`);
     })();
     // Devices powered on by the topology start meanwhile: their containers, TPMs and identity
     // keys come up while the services do, and the factory certificate that lets them boot is
@@ -167,6 +148,29 @@ export class StartedLab implements AsyncDisposable {
     const outcomes = await Promise.allSettled([servicesReady, ...devices]);
     const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failed) throw failed.reason;
+  }
+
+  /** The topology's networks, and for each dual-RE device a private chassis link. */
+  async #createNetworks(): Promise<Map<string, LabNetwork>> {
+    const wanted = Object.entries(this.topology.networks).map(([name, spec]): [string, boolean] => [
+      name,
+      spec.ipv6,
+    ]);
+    for (const [nodeName, node] of Object.entries(this.topology.nodes)) {
+      if (node.kind === 'device' && (node as DeviceNode).routingEngines.includes('re1'))
+        wanted.push([`ri-${nodeName}`, false]);
+    }
+    for (const [name, ipv6] of wanted) {
+      const network = await createLabNetwork({
+        lab: this.name,
+        name,
+        run: this.runId,
+        ipv6,
+        labels: this.#ownerLabels,
+      });
+      this.networks.set(name, network);
+    }
+    return this.networks;
   }
 
   /** What `lab status` and reports show: nodes, addresses, folders. */
@@ -215,15 +219,18 @@ export class StartedLab implements AsyncDisposable {
       ...serviceContainer(nodeName, node, prepared, this.#bundles),
     });
     this.nodes.set(nodeName, started);
-    this.#log(`${nodeName} started`);
   }
 
   async #ready(nodeName: string): Promise<void> {
     const node = this.topology.nodes[nodeName];
     const address = this.prepared?.placements.get(nodeName)?.ipv4;
     if (node) await waitServiceReady(nodeName, node, this.nodes.get(nodeName) as LabNode, address);
-    this.#log(`${nodeName} ready`);
+    this.#readyAt.set(nodeName, performance.now());
   }
+
+  /** When each service node became ready, from the start of up(): for the log. */
+  #readyAt = new Map<string, number>();
+  #upStarted = 0;
 
   async #startCaptures(): Promise<void> {
     const dir = join(this.runDir, 'captures');
@@ -307,7 +314,6 @@ export class StartedLab implements AsyncDisposable {
         ...(this.#options.docker ? { docker: this.#options.docker } : {}),
       });
       this.nodes.set(`${engine.device}/${engine.re}`, engine.node);
-      this.#log(`${engine.device}/${engine.re} started`);
       factories.push(
         (async () => {
           // A rogue backup gets its DevID from a CA that is not the manufacturer's.

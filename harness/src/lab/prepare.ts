@@ -194,27 +194,32 @@ function onboardingInfo(
 export async function prepareLab(
   topology: Topology,
   runDir: string,
-  networks: Map<string, LabNetwork>,
+  networks: Promise<Map<string, LabNetwork>>,
 ): Promise<PreparedLab> {
   mkdirSync(runDir, { recursive: true });
   chmodSync(runDir, 0o755);
-  const placements = placeNodes(topology, networks);
-  const ipsOf = (kind: string) =>
+  // The CAs are made while the networks are still being created; only the server
+  // certificates, which carry the nodes' addresses, wait for the placements.
+  const placed = networks.then((made) => placeNodes(topology, made));
+  const ipsOf = (placements: Map<string, Placement>, kind: string) =>
     Object.entries(topology.nodes)
       .filter(([, node]) => node.kind === kind)
       .flatMap(([name]) => [placements.get(name)?.ipv4, placements.get(name)?.ipv6])
       .filter((ip): ip is string => Boolean(ip));
   const pkiDir = join(runDir, 'pki');
-  const pki = await initPki(pkiDir, {
-    key: topology.pki.key,
-    pinnedDomain: topology.pki.pinnedDomain,
-    domain: topology.pki.domain,
-    serverIps: {
-      bootstrap: ipsOf('bootstrap-server'),
-      redirect: ipsOf('redirect-server'),
-      image: ipsOf('image-server'),
-    },
-  });
+  const [placements, pki] = await Promise.all([
+    placed,
+    initPki(pkiDir, {
+      key: topology.pki.key,
+      pinnedDomain: topology.pki.pinnedDomain,
+      domain: topology.pki.domain,
+      serverIps: placed.then((placements) => ({
+        bootstrap: ipsOf(placements, 'bootstrap-server'),
+        redirect: ipsOf(placements, 'redirect-server'),
+        image: ipsOf(placements, 'image-server'),
+      })),
+    }),
+  ]);
   chmodSync(pkiDir, 0o755);
 
   const configDirs = new Map<string, string>();
@@ -310,7 +315,7 @@ export async function prepareLab(
     } else if (node.kind === 'dhcp') {
       const spec = node as DhcpNode;
       const dir = dirFor(name);
-      const network = networks.get(spec.network) as LabNetwork;
+      const network = (await networks).get(spec.network) as LabNetwork;
       for (const family of spec.families) {
         const uris = spec.bootstrapServers.map((ref) =>
           serverUri(topology, placements, ref, family),
