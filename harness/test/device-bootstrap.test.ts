@@ -139,6 +139,7 @@ interface LabOptions {
   addresses?: Record<string, string[]>;
   dhcp?: ServerEntry[];
   now?: () => Date;
+  clock?: BootstrapDeps['clock'];
 }
 
 function lab(t: ExecutionContext, o: LabOptions): Lab {
@@ -210,6 +211,7 @@ function lab(t: ExecutionContext, o: LabOptions): Lab {
       optionText: o.dhcp ? '00:2a' : '',
     }),
     ...(o.now ? { now: o.now } : {}),
+    ...(o.clock ? { clock: o.clock } : {}),
   };
   const boot = new Bootstrapper(deps);
   t.teardown(() => boot.dispose());
@@ -600,6 +602,24 @@ test('clock years behind: the signed voucher is refused and the trusted server h
   t.deepEqual(l.reported(), ['parsing-error']);
   t.regex(String(l.reports()[0]?.input.message), /^VOUCHER_SIGNATURE_INVALID: /);
   t.is(l.state.state.config.running, EMPTY_CONFIG);
+});
+
+test('a clock set back while the device runs refuses the same voucher it accepted before', async (t) => {
+  const set = await artifacts(onboarding(), true);
+  let clock: { mode: 'system' | 'none'; skewSeconds: number } = { mode: 'system', skewSeconds: 0 };
+  const l = lab(t, {
+    config: { bootstrapTrustAnchors: [] },
+    clock: () => clock,
+    servers: { [BOOTSTRAP]: served(output(set)) },
+  });
+  t.is(await l.boot.run(1), 'success');
+  l.state.zeroize();
+  clock = { mode: 'system', skewSeconds: -3 * YEAR_S };
+  t.is(await l.boot.run(1), 'fail');
+  t.is(event(l, 'verification-failed')?.code, 'VOUCHER_SIGNATURE_INVALID');
+  // Clockless, the device checks no validity at all and accepts it again.
+  clock = { mode: 'none', skewSeconds: 0 };
+  t.is(await l.boot.run(1), 'success');
 });
 
 test('clock before the voucher created-on, certificates still valid: VOUCHER_NOT_YET_VALID', async (t) => {

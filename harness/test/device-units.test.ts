@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
+import { CLOCK_FILE, clockSource } from '../src/device/clock.ts';
 import { candidate, leaf, parseConfiguration } from '../src/device/config-store.ts';
 import { checkDeviceConfig } from '../src/device/device-config.ts';
 import { EventLog } from '../src/device/events.ts';
@@ -604,4 +605,39 @@ test('wrappedKeyInfo refuses a PEM that is not a TSS2 key', (t) => {
     code: 'TPM_KEY_INVALID',
     message: /missing parent, public or private part/,
   });
+});
+
+test('the clock source follows clock.json in the state folder, with one clock-set event per change', (t) => {
+  const dir = tempDir(t);
+  const config = checkDeviceConfig({ serial: 'SN-1', clock: { skewSeconds: 60 } }, 'test');
+  const events = new EventLog({ node: 're0', write: () => {} });
+  const clock = clockSource(config, dir, events);
+  t.deepEqual(clock(), { mode: 'system', skewSeconds: 60 });
+  t.deepEqual(events.events, []);
+  writeFileSync(join(dir, CLOCK_FILE), JSON.stringify({ skewSeconds: -86_400 }));
+  t.deepEqual(clock(), { mode: 'system', skewSeconds: -86_400 });
+  t.deepEqual(clock(), { mode: 'system', skewSeconds: -86_400 });
+  writeFileSync(join(dir, CLOCK_FILE), JSON.stringify({ mode: 'none' }));
+  t.deepEqual(clock(), { mode: 'none', skewSeconds: 0 });
+  const sets = events.events.filter((e) => e.kind === 'clock-set');
+  t.deepEqual(
+    sets.map((e) => [e.mode, e.skewSeconds]),
+    [
+      ['system', -86_400],
+      ['none', 0],
+    ],
+  );
+});
+
+test('a bad clock.json is refused with its path and the field at fault', (t) => {
+  const dir = tempDir(t);
+  const config = checkDeviceConfig({ serial: 'SN-1' }, 'test');
+  const clock = clockSource(config, dir, new EventLog({ node: 're0', write: () => {} }));
+  const path = join(dir, CLOCK_FILE);
+  writeFileSync(path, '{"skewSeconds": "soon"}');
+  t.throws(clock, { message: `${path}: skewSeconds must be a number` });
+  writeFileSync(path, '{"mode": "atomic"}');
+  t.throws(clock, { message: `${path}: mode must be "system" or "none"` });
+  writeFileSync(path, '{');
+  t.throws(clock, { message: new RegExp(`^${path}: not JSON`) });
 });

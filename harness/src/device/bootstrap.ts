@@ -50,6 +50,8 @@ export interface BootstrapDeps {
   dns?: (config: DeviceConfig) => Promise<DnsResult>;
   resolve?: (config: DeviceConfig, host: string) => Promise<string[]>;
   now?: () => Date;
+  /** The clock setting at this moment (default: the configuration's); see clock.ts. */
+  clock?: () => DeviceConfig['clock'];
   /**
    * Dual routing engines: every verified image is handed here (the primary keeps a copy for
    * its backup), and with `downloadCurrentImage` the image is fetched even when the engine
@@ -112,7 +114,7 @@ export class Bootstrapper {
   }
 
   #clock(): Date | undefined {
-    const { clock } = this.#d.config;
+    const clock = this.#d.clock?.() ?? this.#d.config.clock;
     if (clock.mode === 'none') return undefined;
     const now = this.#d.now?.() ?? new Date();
     return new Date(now.getTime() + clock.skewSeconds * 1000);
@@ -354,12 +356,13 @@ export class Bootstrapper {
     depth = 0,
   ): Promise<Outcome> {
     const config = this.#d.config;
+    const now = this.#clock();
     const verifier = new DeviceVerifier({
       voucherTrustAnchors: this.#voucherAnchors,
       serialNumber: config.serial,
       decrypter: this.#d.decrypter,
       ...(nonce ? { nonce } : {}),
-      ...(this.#clock() ? { now: this.#clock() as Date } : {}),
+      ...(now ? { now } : {}),
     });
     let verified: Verified;
     try {

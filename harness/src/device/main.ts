@@ -7,6 +7,7 @@ import { LabError } from '../common/errors.ts';
 import { OpenSslDecrypter } from '../pki/openssl-decrypter.ts';
 import { firstCertificateFromPem } from '../pki/pem.ts';
 import { Bootstrapper } from './bootstrap.ts';
+import { clockSource } from './clock.ts';
 import { type DeviceConfig, loadDeviceConfig } from './device-config.ts';
 import { DualRe } from './dual-re.ts';
 import { EventLog } from './events.ts';
@@ -140,6 +141,7 @@ export async function runDevice(options: { config?: string; state?: string }): P
     config,
     state: store,
     events,
+    clock: clockSource(config, stateDir, events),
     identity: {
       certPath: join(stateDir, CERT_FILE),
       keyPath: join(stateDir, KEY_FILE),
