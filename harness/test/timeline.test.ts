@@ -45,6 +45,7 @@ test('device events become arrows between the right lifelines, with tones', (t) 
       at('verification-failed', { code: 'VOUCHER_EXPIRED' }),
       at('backup-authenticated', { backup: 'r1/re1' }),
       at('source-start', { source: 'dhcp4' }),
+      at('clock-set', { mode: 'system', skewSeconds: -86400 }),
     ],
     topology,
     placements,
@@ -62,8 +63,10 @@ test('device events become arrows between the right lifelines, with tones', (t) 
       ['r1/re0', 'r1/re0', 'error'],
       ['r1/re0', 'r1/re1', 'neutral'],
       ['r1/re1', 'r1/re0', 'ok'],
+      ['r1/re0', 'r1/re0', 'neutral'],
     ],
   );
+  t.is(messages[10]?.label, 'clock skew -86400 s');
   t.is(messages[6]?.label, 'no answer: refused');
   t.is(messages[7]?.label, 'refused: VOUCHER_EXPIRED');
 });

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { errorMessage, LabError } from '../common/errors.ts';
+import { CLOCK_FILE } from '../device/clock.ts';
 import type { DeviceEvent } from '../device/events.ts';
 import { provideIdevid, REPO_ROOT, readDeviceEvents } from '../device/node.ts';
 import type { PersistentState } from '../device/state.ts';
@@ -348,6 +349,21 @@ export class StartedLab implements AsyncDisposable {
 
   async reboot(device: string): Promise<void> {
     for (const engine of this.#engines(device)) await engine.node?.container.restart({ t: 5 });
+  }
+
+  /**
+   * Sets a device's clock while the lab runs: each routing engine goes by it from its next
+   * time check on (voucher, certificate and CRL validity), and logs a clock-set event then.
+   * Written atomically into the engine's state folder, so it also holds across reboots.
+   */
+  setClock(device: string, clock: { skewSeconds: number; mode?: 'system' | 'none' }): void {
+    for (const engine of this.#engines(device)) {
+      mkdirSync(engine.stateDir, { recursive: true });
+      const path = join(engine.stateDir, CLOCK_FILE);
+      const body = { mode: clock.mode ?? 'system', skewSeconds: clock.skewSeconds };
+      writeFileSync(`${path}.tmp`, `${JSON.stringify(body)}\n`);
+      renameSync(`${path}.tmp`, path);
+    }
   }
 
   async zeroize(device: string): Promise<void> {

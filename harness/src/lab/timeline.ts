@@ -39,6 +39,10 @@ const SELF_NOTES: Record<string, (e: DeviceEvent) => [string, Message['tone']]> 
   reboot: () => ['reboot into the new image', 'neutral'],
   'bootstrap-complete': () => ['bootstrap complete', 'ok'],
   mastership: (e) => [`mastership: ${e.role}`, 'neutral'],
+  'clock-set': (e) => [
+    e.mode === 'none' ? 'clock: none' : `clock skew ${e.skewSeconds} s`,
+    'neutral',
+  ],
   'mastership-acquired': (e) => [`mastership acquired (${e.reason})`, 'error'],
   'backup-provisioned': (e) => [`backup ${e.backup} provisioned`, 'ok'],
 };

@@ -121,10 +121,8 @@ async function applyFault(lab: StartedLab, fault: Fault): Promise<void> {
       });
       return;
     case 'clock':
-      throw new LabError(
-        'INVALID_ARGUMENT',
-        'clock faults are set in the topology (device clock.skew-seconds)',
-      );
+      lab.setClock(fault.node, { skewSeconds: fault.skewSeconds });
+      return;
   }
 }
 
