@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { run } from '../src/common/exec.ts';
-import { Lab } from '../src/lab/lab.ts';
+import { Lab, type StartedLab } from '../src/lab/lab.ts';
 import { removeLabs } from '../src/runtime/cleanup.ts';
 import { startNode } from '../src/runtime/containers.ts';
 import { buildImages, IMAGE_NAMES, type ImageName, imageTag } from '../src/runtime/images.ts';
@@ -98,10 +98,11 @@ const plainRound = () => plainDockerRun(ROLES);
  */
 async function topologyRound(
   topology: Topology,
-): Promise<{ upMs: number; plainMs: number; sameNetMs: number }> {
+): Promise<{ upMs: number; plainMs: number; sameNetMs: number; phases: StartedLab['upTimings'] }> {
   const started = performance.now();
   const lab = await Lab.start(topology, { runId: randomBytes(3).toString('hex') });
   const upMs = performance.now() - started;
+  const phases = { ...lab.upTimings };
   await lab.stop({ purge: true });
   const images: ImageName[] = ['dhcp-kea', 'server', 'web', 'device'];
   const plainMs = await plainDockerRun(images);
@@ -110,7 +111,7 @@ async function topologyRound(
   const network = await createLabNetwork({ lab: `bench-${id}`, name: 'lan', run: id, ipv6 });
   const sameNetMs = await plainDockerRun(images, network.name);
   await removeLabs(`bench-${id}`);
-  return { upMs, plainMs, sameNetMs };
+  return { upMs, plainMs, sameNetMs, phases };
 }
 
 /** The standard topology as it is (IPv4 only), and with its network made dual-stack. */
@@ -168,11 +169,13 @@ async function main(): Promise<void> {
   };
   const measured = [];
   for (const { label, topology } of await topologies()) {
-    const ups = [];
+    const ups: Awaited<ReturnType<typeof topologyRound>>[] = [];
     for (let round = 1; round <= ROUNDS; round++) ups.push(await topologyRound(topology));
     const upMs = Math.round(median(ups.map((u) => u.upMs)));
     const plainMs = Math.round(median(ups.map((u) => u.plainMs)));
     const sameNetMs = Math.round(median(ups.map((u) => u.sameNetMs)));
+    const phase = (key: keyof StartedLab['upTimings']) =>
+      Math.round(median(ups.map((u) => u.phases[key] ?? Number.NaN)));
     measured.push({
       topology: label,
       ipv6: topology.networks.lan?.ipv6 ?? false,
@@ -181,6 +184,12 @@ async function main(): Promise<void> {
       ratio: Number((upMs / plainMs).toFixed(2)),
       plainOnLabLikeNetworkMs: sameNetMs,
       ratioOnLabLikeNetwork: Number((upMs / sameNetMs).toFixed(2)),
+      phasesMs: {
+        prepared: phase('preparedMs'),
+        containersStarted: phase('containersStartedMs'),
+        servicesReady: phase('servicesReadyMs'),
+        ready: phase('readyMs'),
+      },
     });
   }
   const library =
@@ -208,6 +217,9 @@ async function main(): Promise<void> {
       `  ratio (lab up / plain):           ${m.ratio} (goal: at most 1.3)`,
       `  same 4 on a lab-like network:     ${m.plainOnLabLikeNetworkMs} ms ` +
         `(internal${m.ipv6 ? ', IPv4+IPv6' : ', IPv4'}; lab up / that: ${m.ratioOnLabLikeNetwork})`,
+      `  phases (ms from the start):       networks, PKI, configurations ${m.phasesMs.prepared}; ` +
+        `last container started ${m.phasesMs.containersStarted}; services ready ` +
+        `${m.phasesMs.servicesReady}; all ready ${m.phasesMs.ready}`,
     );
   }
   lines.push(

@@ -116,15 +116,15 @@ export class StartedLab implements AsyncDisposable {
     writeFileSync(join(this.runDir, 'lab.json'), `${JSON.stringify(this.describe(), null, 2)}\n`);
     this.#bundles = await bundles;
     if (this.#options.capture) await this.#startCaptures();
+    this.upTimings.preparedMs = this.#sinceUp();
 
     // Servers, DHCP, DNS and image servers start in parallel, then each is waited for.
     const infra = Object.entries(t.nodes).filter(([, node]) => node.kind !== 'device');
     const servicesReady = (async () => {
       await Promise.all(infra.map(([nodeName]) => this.#startInfra(nodeName)));
       await Promise.all(infra.map(([nodeName]) => this.#ready(nodeName)));
-      const at = [...this.#readyAt].map(
-        ([node, time]) => `${node} ${((time - this.#upStarted) / 1000).toFixed(2)} s`,
-      );
+      this.upTimings.servicesReadyMs = this.#sinceUp();
+      const at = [...this.#readyAt].map(([node, ms]) => `${node} ${(ms / 1000).toFixed(2)} s`);
       this.#log(`${infra.length} service nodes ready (${at.join(', ')})`);
     })();
     // Devices powered on by the topology start meanwhile: their containers, TPMs and identity
@@ -149,6 +149,32 @@ export class StartedLab implements AsyncDisposable {
     const outcomes = await Promise.allSettled([servicesReady, ...devices]);
     const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failed) throw failed.reason;
+    this.upTimings.readyMs = this.#sinceUp();
+  }
+
+  /**
+   * When up() reached each phase, in ms from its start: networks, PKI and configurations
+   * written; the last container started; every service ready; everything ready (devices with
+   * their factory identity). bench:lab prints them.
+   */
+  readonly upTimings: {
+    preparedMs?: number;
+    containersStartedMs?: number;
+    servicesReadyMs?: number;
+    readyMs?: number;
+  } = {};
+
+  #upStarted = 0;
+  /** When each service node became ready, in ms from the start of up(): for the log. */
+  #readyAt = new Map<string, number>();
+
+  #sinceUp(): number {
+    return Math.round(performance.now() - this.#upStarted);
+  }
+
+  /** Notes a container started during up() (the last one sets containersStartedMs). */
+  #started(): void {
+    if (this.upTimings.readyMs === undefined) this.upTimings.containersStartedMs = this.#sinceUp();
   }
 
   /** The topology's networks, and for each dual-RE device a private chassis link. */
@@ -220,18 +246,15 @@ export class StartedLab implements AsyncDisposable {
       ...serviceContainer(nodeName, node, prepared, this.#bundles),
     });
     this.nodes.set(nodeName, started);
+    this.#started();
   }
 
   async #ready(nodeName: string): Promise<void> {
     const node = this.topology.nodes[nodeName];
     const address = this.prepared?.placements.get(nodeName)?.ipv4;
     if (node) await waitServiceReady(nodeName, node, this.nodes.get(nodeName) as LabNode, address);
-    this.#readyAt.set(nodeName, performance.now());
+    this.#readyAt.set(nodeName, this.#sinceUp());
   }
-
-  /** When each service node became ready, from the start of up(): for the log. */
-  #readyAt = new Map<string, number>();
-  #upStarted = 0;
 
   async #startCaptures(): Promise<void> {
     const dir = join(this.runDir, 'captures');
@@ -315,6 +338,7 @@ export class StartedLab implements AsyncDisposable {
         ...(this.#options.docker ? { docker: this.#options.docker } : {}),
       });
       this.nodes.set(`${engine.device}/${engine.re}`, engine.node);
+      this.#started();
       factories.push(
         (async () => {
           // A rogue backup gets its DevID from a CA that is not the manufacturer's.
