@@ -137,9 +137,10 @@ test('bad zone input is named: no ns, bad address, device without ci', (t) => {
   t.throws(() => zoneFile({ domain: 'bad..name', servers }), { message: /domain "bad\.\.name"/ });
 });
 
-test('named.conf is authoritative only and listens on both families', (t) => {
+test('named.conf is authoritative only, listens on both families and logs queries', (t) => {
   const conf = namedConf({ domain: 'lab.example', zoneFile: '/etc/sztp-lab/lab.example.zone' });
   t.regex(conf, /recursion no;/);
+  t.regex(conf, /querylog yes;/, 'the report reads the query log');
   t.regex(conf, /listen-on \{ any; \};/);
   t.regex(conf, /listen-on-v6 \{ any; \};/);
   t.regex(

@@ -182,6 +182,9 @@ options {
   allow-transfer { none; };
   dnssec-validation no;
   notify no;
+  // One line per query in the container log (named runs with -g, so everything goes to
+  // stderr): the lab report shows which device asked for which name.
+  querylog yes;
   // Signed artifacts do not fit in UDP: answers over 1232 octets come back truncated (TC) and
   // the resolver retries over TCP (RFC 7766).
   edns-udp-size 1232;
