@@ -9,6 +9,7 @@ import { readJsonReport, writeJsonReport } from '../src/report/json.ts';
 import { renderJUnit } from '../src/report/junit.ts';
 import { mergeReports } from '../src/report/merge.ts';
 import type { Report } from '../src/report/model.ts';
+import { renderSequence } from '../src/report/sequence.ts';
 import { writeReports } from '../src/report/write.ts';
 import {
   FAILING_DETAIL,
@@ -247,4 +248,20 @@ test('the list reporter prints one plain line per scenario and a summary when no
     text.trimEnd().endsWith('1 passed, 1 failed, 1 flaky, 1 skipped of 4 (1m 15s, shard 1/2)'),
   );
   t.false(text.includes('\u001b['), 'no colour codes when not a terminal');
+});
+
+test('the sequence diagram makes room for notes on its last lifeline', (t) => {
+  const at = '2026-01-01T00:00:01.000Z';
+  const arrow = {
+    time: at,
+    from: 're0',
+    to: 'images',
+    label: 'GET /a.tgz',
+    tone: 'neutral',
+  } as const;
+  const note = { ...arrow, from: 'images', label: 'GET /a.tgz 200, 64.4 KiB' } as const;
+  const width = (markup: { toString(): string }) =>
+    /class="seq-body"[^>]* width="(\d+)"/.exec(markup.toString())?.[1];
+  t.is(width(renderSequence([arrow], Date.parse(at))), '300');
+  t.is(width(renderSequence([arrow, note], Date.parse(at))), '450');
 });

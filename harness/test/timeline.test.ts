@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { DeviceEvent } from '../src/device/events.ts';
 import type { Placement } from '../src/lab/prepare.ts';
-import { buildMessages, serverNode } from '../src/lab/timeline.ts';
+import { buildMessages, mergeEvents, type NodeEvent, serverNode } from '../src/lab/timeline.ts';
 import type { Topology } from '../src/topology/types.ts';
 
 const topology = {
@@ -10,6 +10,7 @@ const topology = {
     dhcp: { kind: 'dhcp', families: [4] },
     bootstrap: { kind: 'bootstrap-server' },
     images: { kind: 'image-server' },
+    dns: { kind: 'dns' },
   },
 } as unknown as Topology;
 const placements = new Map<string, Placement>([
@@ -69,4 +70,114 @@ test('device events become arrows between the right lifelines, with tones', (t) 
   t.is(messages[10]?.label, 'clock skew -86400 s');
   t.is(messages[6]?.label, 'no answer: refused');
   t.is(messages[7]?.label, 'refused: VOUCHER_EXPIRED');
+});
+
+test('merge: device events and server records in time order, devices first at equal times', (t) => {
+  const event = (time: string, node: string, kind: string) => ({ time, node, kind });
+  const device = [
+    event('2026-01-01T00:00:01.000Z', 'r1/re0', 'dhcp-lease'),
+    event('2026-01-01T00:00:02.000Z', 'r1/re0', 'bootstrap-request'),
+    event('2026-01-01T00:00:03.000Z', 'r1/re0', 'bootstrap-complete'),
+  ];
+  const server = [
+    event('2026-01-01T00:00:00.990Z', 'dhcp', 'lease'),
+    event('2026-01-01T00:00:02.000Z', 'bootstrap', 'request'),
+    event('2026-01-01T00:00:02.000Z', 'bootstrap', 'request-2'),
+    event('2026-01-01T00:00:02.500Z', 'images', 'download'),
+  ];
+  t.deepEqual(
+    mergeEvents(device, server).map((e) => `${e.node} ${e.kind}`),
+    [
+      'dhcp lease',
+      'r1/re0 dhcp-lease',
+      'r1/re0 bootstrap-request',
+      'bootstrap request',
+      'bootstrap request-2',
+      'images download',
+      'r1/re0 bootstrap-complete',
+    ],
+  );
+  t.is(device.length, 3, 'the inputs are left alone');
+});
+
+test('server records are notes on the server’s own lifeline; device arrows stay as they were', (t) => {
+  const server = (node: string, kind: string, fields: Record<string, unknown>): NodeEvent => ({
+    time: '2026-01-01T00:00:00.000Z',
+    node,
+    kind,
+    ...fields,
+  });
+  const deviceEvents = [
+    at('bootstrap-request', { server: '198.18.0.10:8443', tls: 'authenticated', status: 200 }),
+  ];
+  const serverEvents = [
+    server('dhcp', 'lease', { family: 4, address: '198.18.0.100', client: '02:42:c6:12:00:02' }),
+    server('bootstrap', 'request', {
+      rpc: 'get-bootstrapping-data',
+      serial: 'SN-0001',
+      status: 200,
+      outcome: 'onboarding',
+      signed: true,
+    }),
+    server('bootstrap', 'request', {
+      rpc: 'report-progress',
+      serial: 'SN-0001',
+      status: 204,
+      outcome: 'progress',
+      progressType: 'bootstrap-initiated',
+    }),
+    server('bootstrap', 'request', {
+      status: 401,
+      outcome: 'error',
+      errorTag: 'access-denied',
+      errorMessage: 'a client certificate (IDevID) is required',
+    }),
+    server('bootstrap', 'request', {
+      serial: 'SN-0002',
+      status: 503,
+      outcome: 'error',
+      errorTag: 'operation-failed',
+      errorMessage: 'injected fault',
+      faults: ['51d3d9b7'],
+    }),
+    server('bootstrap', 'request', {
+      serial: 'SN-0002',
+      status: 0,
+      outcome: 'dropped',
+      faults: ['a'],
+    }),
+    server('images', 'download', {
+      method: 'GET',
+      uri: '/junos-24.2R1.tgz',
+      status: 200,
+      bytes: 1_258_291,
+      clientVerify: 'SUCCESS',
+    }),
+    server('images', 'download', { method: 'GET', uri: '/x.tgz', status: 404, bytes: 153 }),
+    server('dns', 'query', { name: '_sztp._tcp.lab.test', type: 'SRV', transport: 'tcp' }),
+    server('images', 'unknown-kind', {}),
+  ];
+  const alone = buildMessages(deviceEvents, topology, placements);
+  const both = buildMessages(mergeEvents(deviceEvents, serverEvents), topology, placements);
+  t.deepEqual(
+    both.filter((m) => m.from !== m.to),
+    alone,
+    'the arrows are the device’s, unchanged',
+  );
+  const notes = both.filter((m) => m.from === m.to);
+  t.deepEqual(
+    notes.map((m) => [m.from, m.label, m.tone]),
+    [
+      ['dhcp', 'lease 198.18.0.100 to 02:42:c6:12:00:02', 'ok'],
+      ['bootstrap', '200 onboarding, signed (SN-0001)', 'ok'],
+      ['bootstrap', '204 bootstrap-initiated (SN-0001)', 'ok'],
+      ['bootstrap', '401 access-denied: a client certificate (IDevID) is required', 'error'],
+      ['bootstrap', 'fault: 503 operation-failed: injected fault (SN-0002)', 'error'],
+      ['bootstrap', 'fault: connection dropped (SN-0002)', 'error'],
+      ['images', 'GET /junos-24.2R1.tgz 200, 1.2 MiB, client certificate SUCCESS', 'ok'],
+      ['images', 'GET /x.tgz 404, 153 B', 'error'],
+      ['dns', 'query SRV _sztp._tcp.lab.test (tcp)', 'neutral'],
+    ],
+    'one note per record; a kind without a note draws nothing',
+  );
 });

@@ -1,15 +1,39 @@
-import type { DeviceEvent } from '../device/events.ts';
 import type { Message, TimelineEvent } from '../report/model.ts';
 import type { DhcpNode, Topology } from '../topology/types.ts';
 import type { Placement } from './prepare.ts';
 
 /**
- * Turns the routing engines' events into the report's timeline and the arrows of its sequence
- * diagram: which node talked to which, when, and how it went. Server nodes are recognised by
- * the addresses (or names) the device used.
+ * An event of any node, flat as the routing engines write theirs: time (ISO 8601, UTC),
+ * node, kind and the fields. Servers' records take this shape too, with the server's node
+ * name and its own time.
  */
-export function buildTimeline(events: DeviceEvent[]): TimelineEvent[] {
+export interface NodeEvent {
+  time: string;
+  node: string;
+  kind: string;
+  [field: string]: unknown;
+}
+
+/**
+ * Turns the nodes' events into the report's timeline and the arrows of its sequence diagram:
+ * which node talked to which, when, and how it went. Server nodes are recognised by the
+ * addresses (or names) the device used.
+ */
+export function buildTimeline(events: readonly NodeEvent[]): TimelineEvent[] {
   return events.map(({ time, node, kind, ...fields }) => ({ time, node, kind, fields }));
+}
+
+/**
+ * The devices' events and the servers' records as one list in time order. The sort is
+ * stable: at equal times device events come first, then each server's in the order given.
+ * Times compare as strings, which is time order because every reader writes them the same
+ * way (`Date.toISOString`).
+ */
+export function mergeEvents(
+  device: readonly NodeEvent[],
+  server: readonly NodeEvent[],
+): NodeEvent[] {
+  return [...device, ...server].sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
 }
 
 function addressBook(topology: Topology, placements: Map<string, Placement>): Map<string, string> {
@@ -31,7 +55,7 @@ export function serverNode(server: string, book: Map<string, string>): string {
 }
 
 /** Events that concern one routing engine alone: a note on its own lifeline. */
-const SELF_NOTES: Record<string, (e: DeviceEvent) => [string, Message['tone']]> = {
+const SELF_NOTES: Record<string, (e: NodeEvent) => [string, Message['tone']]> = {
   'verification-failed': (e) => [`refused: ${e.code}`, 'error'],
   'onboarding-refused': (e) => [`refused: ${e.code}`, 'error'],
   'image-hash-mismatch': () => ['image SHA-256 mismatch', 'error'],
@@ -47,8 +71,49 @@ const SELF_NOTES: Record<string, (e: DeviceEvent) => [string, Message['tone']]> 
   'backup-provisioned': (e) => [`backup ${e.backup} provisioned`, 'ok'],
 };
 
+/**
+ * A server's own record: a note on the server's lifeline, so the diagram shows what each
+ * server saw beside what the device did. Labels lead with what fits the narrow column; the
+ * tooltip has the rest.
+ */
+const SERVER_NOTES: Record<string, (e: NodeEvent) => [string, Message['tone']]> = {
+  request: (e) => {
+    const ok = typeof e.status === 'number' && e.status > 0 && e.status < 300;
+    let what: string;
+    if (e.outcome === 'dropped') what = 'connection dropped';
+    else if (!ok)
+      what = `${e.status} ${[e.errorTag ?? e.outcome, e.errorMessage].filter(Boolean).join(': ')}`;
+    else what = `${e.status} ${e.outcome === 'progress' ? e.progressType : e.outcome}`;
+    const fault = Array.isArray(e.faults) && e.faults.length ? 'fault: ' : '';
+    const signed = ok && e.signed ? ', signed' : '';
+    const who = e.serial ? ` (${e.serial})` : '';
+    return [`${fault}${what}${signed}${who}`, ok ? 'ok' : 'error'];
+  },
+  download: (e) => {
+    const size = typeof e.bytes === 'number' && e.bytes > 0 ? `, ${byteSize(e.bytes)}` : '';
+    const verify =
+      typeof e.clientVerify === 'string' && e.clientVerify !== 'NONE'
+        ? `, client certificate ${e.clientVerify}`
+        : '';
+    const ok = typeof e.status === 'number' && e.status < 300;
+    return [`${e.method ?? 'GET'} ${e.uri} ${e.status}${size}${verify}`, ok ? 'ok' : 'error'];
+  },
+  lease: (e) => [`lease ${e.address} to ${e.client}`, 'ok'],
+  query: (e) => [`query ${e.type} ${e.name} (${e.transport})`, 'neutral'],
+};
+
+function byteSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/**
+ * The sequence diagram's messages: arrows drawn from the routing engines' side, and notes on
+ * the servers' own lifelines for the servers' records (`events` may hold both, in time order).
+ */
 export function buildMessages(
-  events: DeviceEvent[],
+  events: NodeEvent[],
   topology: Topology,
   placements: Map<string, Placement>,
 ): Message[] {
@@ -61,7 +126,7 @@ export function buildMessages(
   const lastServer = new Map<string, string>();
   const messages: Message[] = [];
   // An HTTP answer: the status, or why there was none.
-  const answer = (e: DeviceEvent, from: string, to: string) =>
+  const answer = (e: NodeEvent, from: string, to: string) =>
     add(
       e.time,
       from,
@@ -78,6 +143,12 @@ export function buildMessages(
   ) => messages.push({ time, from, to, label, tone });
   for (const e of events) {
     const me = e.node;
+    const spec = topology.nodes[me];
+    if (spec && spec.kind !== 'device') {
+      const note = SERVER_NOTES[e.kind]?.(e);
+      if (note) add(e.time, me, me, note[0], note[1]);
+      continue;
+    }
     switch (e.kind) {
       case 'dhcp-lease': {
         const from = dhcpFor(Number(e.family));

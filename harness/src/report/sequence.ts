@@ -40,7 +40,10 @@ export function renderSequence(messages: readonly Message[], origin: number): Ma
   const ordered = [...messages].sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
   const nodes = lifelineOrder(ordered);
   const x = new Map(nodes.map((node, index) => [node, COLUMN * index + COLUMN / 2]));
-  const width = COLUMN * nodes.length;
+  // A note on the last lifeline (a server's record, say) runs past its column: room for it.
+  const last = nodes[nodes.length - 1];
+  const noteOnLast = ordered.some((message) => message.from === last && message.to === last);
+  const width = COLUMN * nodes.length + (noteOnLast ? COLUMN : 0);
   const height = ROW * ordered.length + ROW;
 
   const heads = nodes.map((node) => {
