@@ -1,0 +1,84 @@
+import type Docker from 'dockerode';
+import type { NodeEvent } from '../lab/timeline.ts';
+import type { Topology } from '../topology/types.ts';
+import {
+  auditEvents,
+  auditLogEntries,
+  bindEvents,
+  iscEvents,
+  keaEvents,
+  nginxEvents,
+} from './server-logs.ts';
+
+/** Where the servers' records are read from: a running lab, or a test's fixtures. */
+export interface ServerRecordSource {
+  /** The entries of a bootstrap or redirect server's `GET /audit`. */
+  audit(server: string): Promise<unknown[]>;
+  /**
+   * The node's container log, stdout and stderr, each line led by the time Docker received it
+   * (as `docker logs --timestamps` prints it).
+   */
+  log(node: string): Promise<string>;
+}
+
+/**
+ * Every server's own records as timeline events, in topology order and each server's own
+ * order: bootstrap and redirect servers' audit entries (from the admin API, or from the
+ * container log when the API does not answer, a server stopped by a fault), the image
+ * server's access log, Kea's and ISC dhcpd's leases and bind9's queries. A server whose
+ * records cannot be read has none; a line that does not parse is skipped.
+ */
+export async function collectServerEvents(
+  topology: Topology,
+  source: ServerRecordSource,
+): Promise<NodeEvent[]> {
+  const read = async (what: Promise<NodeEvent[]>) => what.catch(() => []);
+  const perNode = Object.entries(topology.nodes).map(([name, node]) => {
+    switch (node.kind) {
+      case 'bootstrap-server':
+      case 'redirect-server':
+        return read(
+          source
+            .audit(name)
+            .catch(async () => auditLogEntries(await source.log(name)))
+            .then((entries) => auditEvents(name, entries)),
+        );
+      case 'image-server':
+        return read(source.log(name).then((text) => nginxEvents(name, text)));
+      case 'dhcp':
+        return read(
+          source
+            .log(name)
+            .then((log) => (node.server === 'isc' ? iscEvents : keaEvents)(name, log)),
+        );
+      case 'dns':
+        return read(source.log(name).then((text) => bindEvents(name, text)));
+      default:
+        return Promise.resolve([]);
+    }
+  });
+  return (await Promise.all(perNode)).flat();
+}
+
+/**
+ * A container's log with Docker's receive time before each line. The runtime's log reader
+ * asks for no timestamps, so this one does the same demultiplexing with them: without a TTY
+ * the engine sends stdout and stderr as frames, each behind an 8-byte header whose last four
+ * octets are the frame's length.
+ */
+export async function stampedContainerLog(container: Docker.Container): Promise<string> {
+  const buffer = (await container.logs({
+    stdout: true,
+    stderr: true,
+    follow: false,
+    timestamps: true,
+  })) as Buffer;
+  const parts: Buffer[] = [];
+  let offset = 0;
+  while (offset + 8 <= buffer.length) {
+    const size = buffer.readUInt32BE(offset + 4);
+    parts.push(buffer.subarray(offset + 8, offset + 8 + size));
+    offset += 8 + size;
+  }
+  return Buffer.concat(parts).toString();
+}
