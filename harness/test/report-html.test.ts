@@ -140,6 +140,11 @@ test('the filter buttons and the search show only the matching scenarios', async
   const failed = page.locator('details.scenario[data-status="failed"]');
   await failed.locator('details.timeline > summary').click();
   t.is(await failed.locator('details.timeline tbody tr:visible').count(), 5);
+  t.deepEqual(
+    await failed.locator('details.timeline select option').allTextContents(),
+    ['all nodes', 'bootstrap', 'dev1-re0', 'dev1-re1', 'dhcp', 'images'],
+    'the node filter lists the servers beside the routing engines',
+  );
   await failed.locator('details.timeline select').selectOption('images');
   t.deepEqual(
     await failed.locator('details.timeline tbody tr:visible td:nth-child(2)').allTextContents(),

@@ -1,6 +1,7 @@
 import test from 'ava';
 import type { DeviceEvent } from '../src/device/events.ts';
 import type { PersistentState } from '../src/device/state.ts';
+import type { NodeEvent } from '../src/lab/timeline.ts';
 import { evaluate, matches } from '../src/scenario/expect.ts';
 import { parseShard, shardFiles } from '../src/scenario/runner.ts';
 
@@ -95,6 +96,80 @@ test('expectations: each result says what was expected and what was found', (t) 
   ]);
   t.true(verdicts['r1/re0 runs Junos 23.4R1']?.passed);
   t.true(verdicts['r1/re0 configuration system/location absent']?.passed);
+});
+
+// The servers' records as they stand in the merged timeline (see server-events.test.ts).
+const merged: NodeEvent[] = [
+  ev('dhcp', 'lease', { family: 4, address: '198.18.0.100', client: '02:42:c6:12:00:02' }, 1),
+  ev('r1/re0', 'dhcp-lease', { family: 4, address: '198.18.0.100' }, 2),
+  ev(
+    'bootstrap',
+    'request',
+    {
+      rpc: 'get-bootstrapping-data',
+      serial: 'SN-0001',
+      status: 200,
+      outcome: 'onboarding',
+      signed: true,
+    },
+    3,
+  ),
+  ev('r1/re0', 'bootstrap-request', { status: 200 }, 3),
+  ev('images', 'download', { uri: '/junos-24.2R1.tgz', status: 200, serial: 'SN-0001' }, 4),
+  ev('r1/re0', 'image-download', { status: 200 }, 4),
+  ev('r1/re0', 'bootstrap-complete', {}, 5),
+];
+
+test('server records match like device events: node, kind, values and /regex/', (t) => {
+  const [lease, request, download] = [0, 2, 4].map((i) => merged[i] as NodeEvent) as [
+    NodeEvent,
+    NodeEvent,
+    NodeEvent,
+  ];
+  t.true(
+    matches(request, { node: 'bootstrap', kind: 'request', outcome: 'onboarding', signed: true }),
+  );
+  t.false(matches(request, { node: 'bootstrap', signed: false }));
+  t.true(matches(download, { kind: 'download', uri: '/junos-/', status: 200 }));
+  t.true(matches(lease, { node: '/^dh/', address: '/^198\\.18\\./' }), 'node as a /regex/');
+  t.false(matches(lease, { node: '/^boot/' }));
+  t.false(matches(lease, { node: 'dhcp-a' }));
+});
+
+test('expectations see the servers’ records; a device kind never matches one', (t) => {
+  const results = evaluate(
+    {
+      timeline: [
+        {
+          kind: 'order',
+          events: [
+            { node: 'bootstrap', kind: 'request', outcome: 'onboarding', serial: 'SN-0001' },
+            { node: 'images', kind: 'download', status: 200 },
+            { node: 'r1', kind: 'bootstrap-complete' },
+          ],
+        },
+        { kind: 'count', match: { kind: 'bootstrap-request' }, equals: 1 },
+        { kind: 'count', match: { kind: '/download/' }, equals: 2 },
+        { kind: 'count', match: { status: 200 }, equals: 4 },
+        { kind: 'absent', match: { kind: 'request', status: '/^[45]/' } },
+        { kind: 'order', events: [{ kind: 'download' }, { kind: 'request' }] },
+      ],
+      devices: {},
+      progress: [],
+    },
+    { events: merged, state: () => undefined, progress: new Map() },
+  );
+  t.deepEqual(
+    results.map((r) => (r.passed ? 'passed' : `${r.title} | ${r.detail}`)),
+    [
+      'passed',
+      'passed',
+      'passed',
+      'passed',
+      'passed',
+      'in order: kind=download → kind=request | no "kind=request" after the events before it (7 events in all)',
+    ],
+  );
 });
 
 test('a device that never booted fails its expectations with a reason', (t) => {

@@ -127,6 +127,30 @@ test('event match values written /.../ are regular expressions', (t) => {
   t.throws(() => matchPattern('/(/'));
 });
 
+test('timeline expectations may name server nodes and their records', async (t) => {
+  const scenario = await loadScenario(
+    scenarioFile({
+      expect: {
+        timeline: [
+          {
+            order: [
+              { node: 'bootstrap', kind: 'request', outcome: 'onboarding', serial: 'SN-0001' },
+              { node: 'images', kind: 'download', status: 200 },
+            ],
+          },
+          { count: { match: { node: 'dhcp', kind: 'lease', family: 4 }, min: 1 } },
+          { absent: { node: 'redirect', kind: 'request', status: '/^[45]/' } },
+        ],
+      },
+    }),
+  );
+  t.deepEqual(scenario.expect.timeline[1], {
+    kind: 'count',
+    match: { node: 'dhcp', kind: 'lease', family: 4 },
+    min: 1,
+  });
+});
+
 const invalid: [string, Record<string, unknown>, RegExp][] = [
   [
     'unknown step, with a suggestion',
@@ -219,9 +243,19 @@ const invalid: [string, Record<string, unknown>, RegExp][] = [
     /steps\[0\]\.wait\.kind is not a valid regular expression/,
   ],
   [
-    'a timeline match on a node that is no device',
-    { expect: { timeline: [{ absent: { node: 'dhcp', kind: 'x' } }] } },
-    /expect\.timeline\[0\]\.absent\.node: "dhcp" is not a device/,
+    'a timeline match on a node the topology lacks',
+    { expect: { timeline: [{ absent: { node: 'bootstrp', kind: 'request' } }] } },
+    /expect\.timeline\[0\]\.absent\.node: "bootstrp" is not a node of the topology \(did you mean "bootstrap"\?\)/,
+  ],
+  [
+    'a wait on a server node',
+    { steps: [{ wait: { node: 'bootstrap', kind: 'request' } }] },
+    /steps\[0\]\.wait\.node: "bootstrap" is not a device/,
+  ],
+  [
+    'a wait for a server record',
+    { steps: [{ wait: { kind: 'download' } }] },
+    /steps\[0\]\.wait\.kind: "download" is a server's record, which a wait does not see/,
   ],
   [
     'count with equals and min',

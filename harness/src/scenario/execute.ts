@@ -4,11 +4,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage, LabError } from '../common/errors.ts';
 import { Lab, type StartedLab } from '../lab/lab.ts';
 import type { PreparedLab } from '../lab/prepare.ts';
-import { buildMessages, buildTimeline } from '../lab/timeline.ts';
+import { buildMessages, buildTimeline, mergeEvents, type NodeEvent } from '../lab/timeline.ts';
 import type { Attachment, Attempt, StepResult } from '../report/model.ts';
 import { execIn } from '../runtime/containers.ts';
 import { setLinkFault } from '../runtime/link-fault.ts';
 import { describeMatch, evaluate, matches } from './expect.ts';
+import { collectServerEvents, stampedContainerLog } from './server-events.ts';
 import type { Fault, Scenario, Step } from './types.ts';
 
 export interface ExecuteOptions {
@@ -270,7 +271,7 @@ export async function executeScenario(
   if (options.signal?.aborted) status = 'interrupted';
 
   // Collect the evidence whatever happened.
-  const events = lab ? lab.deviceEvents() : [];
+  let events: NodeEvent[] = lab ? lab.deviceEvents() : [];
   const progressRows: Attempt['progress'] = [];
   const progressBy = new Map<string, Record<string, string[]>>();
   let expectations: Attempt['expectations'] = [];
@@ -298,6 +299,15 @@ export async function executeScenario(
         // A server killed by a fault has no progress log to read.
       }
     }
+    // The servers' own records join the devices' events: one timeline from every node.
+    const serverEvents = await collectServerEvents(live.topology, {
+      audit: (server) => live.audit(server),
+      log: async (node) => {
+        const handle = live.nodes.get(node);
+        return handle ? stampedContainerLog(handle.container) : '';
+      },
+    });
+    events = mergeEvents(events, serverEvents);
     expectations = evaluate(scenario.expect, {
       events,
       state: (device, re) => live.deviceState(device, re),

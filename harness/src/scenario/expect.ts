@@ -1,21 +1,26 @@
 import { leaf } from '../device/config-store.ts';
-import type { DeviceEvent } from '../device/events.ts';
 import type { PersistentState } from '../device/state.ts';
+import type { NodeEvent } from '../lab/timeline.ts';
 import type { ExpectationResult } from '../report/model.ts';
 import type { EventMatch, Expectations } from './types.ts';
 
-/** Does an event match? Every given field must be equal; a string `/re/` is a regex. */
-export function matches(event: DeviceEvent, match: EventMatch): boolean {
+/**
+ * Does an event match? Every given field must be equal; a string `/re/` is a regex. A device
+ * event and a server's record match alike: `node` names a device (or one routing engine,
+ * router1/re1) or a server node.
+ */
+export function matches(event: NodeEvent, match: EventMatch): boolean {
   for (const [field, want] of Object.entries(match)) {
     const have = event[field];
-    if (field === 'node') {
+    const pattern = typeof want === 'string' && /^\/.*\/[a-z]*$/.test(want) ? want : undefined;
+    if (field === 'node' && !pattern) {
       const node = String(have ?? '');
       if (typeof want === 'string' && !(node === want || node.startsWith(`${want}/`))) return false;
       continue;
     }
-    if (typeof want === 'string' && /^\/.*\/[a-z]*$/.test(want)) {
-      const last = want.lastIndexOf('/');
-      if (!new RegExp(want.slice(1, last), want.slice(last + 1)).test(String(have ?? '')))
+    if (pattern) {
+      const last = pattern.lastIndexOf('/');
+      if (!new RegExp(pattern.slice(1, last), pattern.slice(last + 1)).test(String(have ?? '')))
         return false;
     } else if (Array.isArray(want) || (typeof want === 'object' && want !== null)) {
       if (JSON.stringify(have) !== JSON.stringify(want)) return false;
@@ -33,7 +38,8 @@ export function describeMatch(match: EventMatch): string {
 }
 
 export interface FinalState {
-  events: DeviceEvent[];
+  /** The merged timeline: device events and the servers' records, in time order. */
+  events: NodeEvent[];
   /** device node (or node/re) -> state */
   state: (device: string, re: string) => PersistentState | undefined;
   /** server -> serial -> progress types in order */

@@ -9,6 +9,7 @@ import {
 import type { Locate } from '../topology/schema.ts';
 import type { NodeSpec, Topology } from '../topology/types.ts';
 import { matchPattern } from './load-values.ts';
+import { SERVER_EVENT_KINDS } from './server-logs.ts';
 import type { EventMatch, Scenario } from './types.ts';
 
 /**
@@ -37,7 +38,9 @@ export function scenarioProblems(scenario: Scenario, file: string, locate?: Loca
     if (knownSerial(topology, value)) return;
     report(segments, `"${value}" is not the serial of a device node nor listed in unknown-serials`);
   };
-  const match = (segments: PathSegment[], event: EventMatch) => {
+  // A wait sees the routing engines' events as they come; expectations see the merged
+  // timeline, where the servers' records are too.
+  const match = (segments: PathSegment[], event: EventMatch, need: Need) => {
     for (const [field, value] of Object.entries(event)) {
       let pattern: RegExp | undefined;
       try {
@@ -50,7 +53,13 @@ export function scenarioProblems(scenario: Scenario, file: string, locate?: Loca
         continue;
       }
       if (field === 'node' && typeof value === 'string' && !pattern) {
-        node([...segments, field], value, 'device');
+        node([...segments, field], value, need);
+      }
+      if (need === 'device' && field === 'kind' && isServerKind(value)) {
+        report(
+          [...segments, field],
+          `"${value}" is a server's record, which a wait does not see (only expectations do)`,
+        );
       }
     }
   };
@@ -67,7 +76,7 @@ export function scenarioProblems(scenario: Scenario, file: string, locate?: Loca
       case 'sleep':
         break;
       case 'wait':
-        match(at, step.match);
+        match(at, step.match, 'device');
         break;
       case 'exec':
         node([...at, 'node'], step.node, 'any');
@@ -99,11 +108,13 @@ export function scenarioProblems(scenario: Scenario, file: string, locate?: Loca
   for (const [index, check] of scenario.expect.timeline.entries()) {
     const at: PathSegment[] = ['expect', 'timeline', index, check.kind];
     if (check.kind === 'order') {
-      for (const [position, event] of check.events.entries()) match([...at, position], event);
+      for (const [position, event] of check.events.entries()) {
+        match([...at, position], event, 'any');
+      }
     } else if (check.kind === 'absent') {
-      match(at, check.match);
+      match(at, check.match, 'any');
     } else {
-      match([...at, 'match'], check.match);
+      match([...at, 'match'], check.match, 'any');
       if (check.equals !== undefined && (check.min !== undefined || check.max !== undefined)) {
         report(at, 'gives equals together with min or max');
       }
@@ -130,6 +141,10 @@ export function scenarioProblems(scenario: Scenario, file: string, locate?: Loca
     serial([...at, 'serial'], progress.serial);
   }
   return problems;
+}
+
+function isServerKind(value: unknown): boolean {
+  return (SERVER_EVENT_KINDS as readonly unknown[]).includes(value);
 }
 
 function knownSerial(topology: Topology, serial: string): boolean {
