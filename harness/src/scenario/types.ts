@@ -18,7 +18,10 @@ export interface Scenario {
   expect: Expectations;
 }
 
-/** A device event matcher: every given field must equal (strings may be /regex/). */
+/**
+ * An event matcher: every given field must equal (strings may be /regex/). Waits see device
+ * events only; timeline expectations also see the servers' records (scenario/server-logs.ts).
+ */
 export interface EventMatch {
   node?: string;
   kind?: string;
@@ -68,7 +71,7 @@ export type Fault =
   | { kind: 'clock'; node: string; skewSeconds: number };
 
 export interface Expectations {
-  /** Checks on the merged timeline of device events. */
+  /** Checks on the merged timeline: device events and the servers' own records. */
   timeline: TimelineExpectation[];
   /** Final state per device node (its re0 unless `re` says otherwise). */
   devices: Record<string, DeviceExpectation>;
