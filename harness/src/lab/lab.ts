@@ -103,6 +103,7 @@ export class StartedLab implements AsyncDisposable {
   async up(): Promise<void> {
     const t = this.topology;
     this.#upStarted = performance.now();
+    await this.#claimRunDir();
     // The container programs' bundles build (or are found) while the networks come up.
     const bundles = nodeBundles();
     bundles.catch(() => {});
@@ -176,6 +177,33 @@ export class StartedLab implements AsyncDisposable {
   #started(): void {
     if (this.upTimings.readyMs === undefined) this.upTimings.containersStartedMs = this.#sinceUp();
   }
+
+  /**
+   * A lab claims its name: none of its containers may exist yet (another lab of that name
+   * runs, and stopping this one would remove its containers), and it starts from an empty run
+   * folder. One found under its name was left by an earlier lab that was not purged: its
+   * routing engines' state (keys, IDevIDs from another PKI) must not be inherited.
+   */
+  async #claimRunDir(): Promise<void> {
+    const docker = this.#options.docker ?? dockerClient();
+    const running = await docker.listContainers({
+      all: true,
+      filters: { label: [`sztp-lab.lab=${this.name}`] },
+    });
+    if (running.length > 0) {
+      throw new LabError(
+        'INVALID_ARGUMENT',
+        `a lab named "${this.name}" already has ${running.length} container(s); take it down ` +
+          `(sztp-lab lab down ${this.name}) or use another run id`,
+      );
+    }
+    this.#claimed = true;
+    if (!existsSync(this.runDir)) return;
+    this.#log(`removing ${this.runDir}, left by an earlier lab of the same name`);
+    rmSync(this.runDir, { recursive: true, force: true });
+  }
+
+  #claimed = false;
 
   /** The topology's networks, and for each dual-RE device a private chassis link. */
   async #createNetworks(): Promise<Map<string, LabNetwork>> {
@@ -472,8 +500,14 @@ export class StartedLab implements AsyncDisposable {
 
   /** Removes every container and network of the lab; keeps the run folder unless `purge`. */
   async stop(options: { purge?: boolean } = {}): Promise<void> {
-    if (this.#stopped) return;
+    // A second stop only removes the run folder, when asked (after reading the captures).
+    if (this.#stopped) {
+      if (options.purge) rmSync(this.runDir, { recursive: true, force: true });
+      return;
+    }
     this.#stopped = true;
+    // A lab refused its name (another of that name runs) owns nothing to remove.
+    if (!this.#claimed) return;
     for (const capture of this.#captures) {
       await capture.container.kill({ signal: 'SIGINT' }).catch(() => {});
     }

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage, LabError } from '../common/errors.ts';
@@ -340,10 +340,8 @@ export async function executeScenario(
         ),
       );
     }
-    // stop() does its work once, so `stop({ purge: true })` after it removed nothing: the run
-    // folder goes here, once the captures are read. A folder left behind is found again by a
-    // later lab that draws the same name, whose routing engines then boot with stale IDevIDs.
-    rmSync(live.runDir, { recursive: true, force: true });
+    // The run folder goes once the captures are read.
+    await live.stop({ purge: true });
   }
   const failedExpectations = expectations.filter((e) => !e.passed);
   if (!error && failedExpectations.length) {
