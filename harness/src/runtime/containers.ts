@@ -152,12 +152,19 @@ export async function execOk(
   return result.stdout;
 }
 
-/** The node's log (stdout and stderr of its main process), as text. */
-export async function nodeLogs(node: Pick<LabNode, 'container'>): Promise<string> {
+/**
+ * The node's log (stdout and stderr of its main process), as text; with `timestamps`, each
+ * line led by the time Docker received it (as `docker logs --timestamps` prints it).
+ */
+export async function nodeLogs(
+  node: Pick<LabNode, 'container'>,
+  options: { timestamps?: boolean } = {},
+): Promise<string> {
   const buffer = (await node.container.logs({
     stdout: true,
     stderr: true,
     follow: false,
+    timestamps: options.timestamps ?? false,
   })) as Buffer;
   // Without a TTY the log is multiplexed: 8-byte frame headers precede each chunk.
   const parts: Buffer[] = [];

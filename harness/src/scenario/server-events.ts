@@ -1,4 +1,3 @@
-import type Docker from 'dockerode';
 import type { NodeEvent } from '../lab/timeline.ts';
 import type { Topology } from '../topology/types.ts';
 import {
@@ -58,27 +57,4 @@ export async function collectServerEvents(
     }
   });
   return (await Promise.all(perNode)).flat();
-}
-
-/**
- * A container's log with Docker's receive time before each line. The runtime's log reader
- * asks for no timestamps, so this one does the same demultiplexing with them: without a TTY
- * the engine sends stdout and stderr as frames, each behind an 8-byte header whose last four
- * octets are the frame's length.
- */
-export async function stampedContainerLog(container: Docker.Container): Promise<string> {
-  const buffer = (await container.logs({
-    stdout: true,
-    stderr: true,
-    follow: false,
-    timestamps: true,
-  })) as Buffer;
-  const parts: Buffer[] = [];
-  let offset = 0;
-  while (offset + 8 <= buffer.length) {
-    const size = buffer.readUInt32BE(offset + 4);
-    parts.push(buffer.subarray(offset + 8, offset + 8 + size));
-    offset += 8 + size;
-  }
-  return Buffer.concat(parts).toString();
 }
