@@ -166,12 +166,15 @@ test.serial('docker: netem corrupt on ingress spoils what the node receives', as
 });
 
 test.serial('docker: a new netem fault replaces the last; an empty one clears', async (t) => {
-  await setLinkFault(target(), { delayMs: 300 });
-  await setLinkFault(target(), { delayMs: 100 });
+  t.is(await setLinkFault(target(), { delayMs: 300 }), '', 'nothing replaced');
+  // The replaced helper's log says what it did, packet counts included.
+  const replacedLog = await setLinkFault(target(), { delayMs: 100 });
+  t.regex(replacedLog, /^ready: delay 300 ms/m);
+  t.regex(replacedLog, /^stopped: \d+ packets queued/m);
   const replaced = await ping(v4, 3);
   t.true((replaced.rtt?.min ?? 0) >= 100 && (replaced.rtt?.max ?? Infinity) < 300);
 
-  await setLinkFault(target(), {});
+  t.regex(await setLinkFault(target(), {}), /^ready: delay 100 ms/m);
   const cleared = await ping(v4, 3);
   t.true((cleared.rtt?.max ?? Infinity) < 20, `RTT after clearing: ${cleared.rtt?.max} ms`);
   t.deepEqual(await remainingLabObjects(lab), { containers: 2, networks: 1 }, 'no helper left');

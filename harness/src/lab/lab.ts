@@ -491,6 +491,39 @@ export class StartedLab implements AsyncDisposable {
     return handle ? nodeLogs(handle) : '';
   }
 
+  #keptLogs = new Map<string, string>();
+
+  /** Keeps the log of a helper container that is gone (a replaced link fault's) for helperLogs. */
+  keepLog(name: string, text: string): void {
+    this.#keptLogs.set(name, (this.#keptLogs.get(name) ?? '') + text);
+  }
+
+  /**
+   * The logs of the lab's helper containers, by helper name: the kept logs of removed ones,
+   * then those of the helpers still there (link fault helpers, labelled with the lab but not
+   * nodes of it), which are stopped first. Call it as the lab ends. Packet captures, which log
+   * nothing useful, are left out.
+   */
+  async helperLogs(): Promise<Map<string, string>> {
+    const logs = new Map(this.#keptLogs);
+    const docker = this.#options.docker ?? dockerClient();
+    const found = await docker.listContainers({
+      all: true,
+      filters: { label: [`sztp-lab.lab=${this.name}`] },
+    });
+    const nodeIds = new Set([...this.nodes.values()].map((n) => n.id));
+    for (const info of found) {
+      const name = info.Labels['sztp-lab.node'] ?? info.Id;
+      if (nodeIds.has(info.Id) || name.startsWith('capture-')) continue;
+      const container = docker.getContainer(info.Id);
+      // A link fault helper prints its packet counts when it stops; the lab is ending anyway.
+      if (info.State === 'running') await container.stop({ t: 5 }).catch(() => {});
+      const text = await nodeLogs({ container });
+      logs.set(name, (logs.get(name) ?? '') + text);
+    }
+    return logs;
+  }
+
   captureFiles(): string[] {
     const dir = join(this.runDir, 'captures');
     return [...this.networks.keys()]

@@ -62,9 +62,11 @@ function failure(target: LinkFaultTarget, what: string, log: string): LabError {
 /**
  * Removes the node's link fault, if it has one: the helper is stopped (its program takes its
  * iptables rules out and lets the packets it holds go) and removed. A helper that had died on
- * its own is reported, since the fault was not in force when it was thought to be.
+ * its own is reported, since the fault was not in force when it was thought to be. Gives the
+ * removed helper's log (what it did, with its packet counts), or '' when there was none.
  */
-export async function clearLinkFault(target: LinkFaultTarget): Promise<void> {
+export async function clearLinkFault(target: LinkFaultTarget): Promise<string> {
+  const logs: string[] = [];
   const docker = target.docker ?? dockerClient();
   const found = await docker.listContainers({
     all: true,
@@ -81,7 +83,9 @@ export async function clearLinkFault(target: LinkFaultTarget): Promise<void> {
       const when = wasRunning ? 'while being cleared' : 'before it was cleared';
       throw failure(target, `the link fault helper exited ${state.ExitCode} ${when}`, log);
     }
+    logs.push(log);
   }
+  return logs.join('');
 }
 
 async function startHelper(target: LinkFaultTarget, fault: LinkFault) {
@@ -115,16 +119,17 @@ async function startHelper(target: LinkFaultTarget, fault: LinkFault) {
  * namespace with NET_ADMIN and runs images/netfault/netfault.py, which drops packets at random
  * with iptables and delays or corrupts them through NFQUEUE. The helper keeps running (and the
  * fault in force) until the next call for the node, `clearLinkFault`, or the lab's end; a fault
- * with nothing set only clears. Returns once the rules are in place.
+ * with nothing set only clears. Returns once the rules are in place, with the log of the
+ * helper it replaced ('' when there was none).
  */
-export async function setLinkFault(target: LinkFaultTarget, fault: LinkFault): Promise<void> {
-  await clearLinkFault(target);
-  if (isNoFault(fault)) return;
+export async function setLinkFault(target: LinkFaultTarget, fault: LinkFault): Promise<string> {
+  const cleared = await clearLinkFault(target);
+  if (isNoFault(fault)) return cleared;
   const container = await startHelper(target, fault);
   const deadline = performance.now() + READY_TIMEOUT_MS;
   for (;;) {
     const log = await nodeLogs({ container });
-    if (/^ready/m.test(log)) return;
+    if (/^ready/m.test(log)) return cleared;
     const state = (await container.inspect()).State;
     if (!state.Running || performance.now() > deadline) {
       const last = await nodeLogs({ container }).catch(() => log);

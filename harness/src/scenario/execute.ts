@@ -6,10 +6,10 @@ import { Lab, type StartedLab } from '../lab/lab.ts';
 import type { PreparedLab } from '../lab/prepare.ts';
 import { buildMessages, buildTimeline, mergeEvents, type NodeEvent } from '../lab/timeline.ts';
 import type { Attachment, Attempt, StepResult } from '../report/model.ts';
-import { execIn } from '../runtime/containers.ts';
+import { execIn, nodeLogs } from '../runtime/containers.ts';
 import { setLinkFault } from '../runtime/link-fault.ts';
 import { describeMatch, evaluate, matches } from './expect.ts';
-import { collectServerEvents, stampedContainerLog } from './server-events.ts';
+import { collectServerEvents } from './server-events.ts';
 import type { Fault, Scenario, Step } from './types.ts';
 
 export interface ExecuteOptions {
@@ -110,7 +110,11 @@ async function applyFault(lab: StartedLab, fault: Fault): Promise<void> {
       // This kernel has no sch_netem: the helper drops with iptables and delays or corrupts
       // through NFQUEUE instead (runtime/link-fault.ts, images/netfault/netfault.py).
       const { kind: _kind, node, ...link } = fault;
-      await setLinkFault({ lab: lab.name, run: lab.runId, node: nodeOf(node) }, link);
+      const replaced = await setLinkFault(
+        { lab: lab.name, run: lab.runId, node: nodeOf(node) },
+        link,
+      );
+      if (replaced) lab.keepLog(`netem-${node}`, replaced);
       return;
     }
     case 'server':
@@ -304,7 +308,7 @@ export async function executeScenario(
       audit: (server) => live.audit(server),
       log: async (node) => {
         const handle = live.nodes.get(node);
-        return handle ? stampedContainerLog(handle.container) : '';
+        return handle ? nodeLogs(handle, { timestamps: true }) : '';
       },
     });
     events = mergeEvents(events, serverEvents);
@@ -317,6 +321,9 @@ export async function executeScenario(
       const text = await live.logs(node).catch(() => '');
       if (text)
         attachments.push(await options.attach(`log: ${node}`, 'text/plain', Buffer.from(text)));
+    }
+    for (const [name, text] of await live.helperLogs().catch(() => new Map<string, string>())) {
+      attachments.push(await options.attach(`log: ${name}`, 'text/plain', Buffer.from(text)));
     }
     for (const engine of live.engines.values()) {
       const path = join(engine.stateDir, 'events.jsonl');
