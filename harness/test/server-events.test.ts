@@ -99,9 +99,12 @@ test('nginx access lines become download events, timed to the millisecond by Doc
     '2026-12-03T20:00:24.100000000Z 2026/12/03 20:00:24 [notice] 1#1: start worker processes',
     '{"time":"not a time","uri":"/x","status":"200"}',
     '{"time":"2026-12-03T20:00:25+00:00","uri":"/x","status":"-"}',
+    '2026-12-03T20:00:27.000000000Z {"time":"2026-12-03T20:00:26+00:00","msec":"1796328026.417","uri":"/msec","status":"200","bytes":"1"}',
   ].join('\n');
   const events = nginxEvents('images', log);
-  t.is(events.length, 3);
+  t.is(events.length, 4);
+  t.is(events[3]?.time, '2026-12-03T20:00:26.417Z', 'msec, when logged, times the line');
+  t.false('msec' in (events[3] ?? {}), 'msec is not a field of the event');
   t.deepEqual(events[0], {
     time: '2026-12-03T20:00:25.918Z',
     node: 'images',

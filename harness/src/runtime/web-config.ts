@@ -29,6 +29,7 @@ export const WEB_CONFIG_PATH = '/etc/sztp-lab/nginx.conf';
 /** One JSON object per request; nginx escapes the values itself (`escape=json`). */
 const LOG_FIELDS: [string, string][] = [
   ['time', '$time_iso8601'],
+  ['msec', '$msec'],
   ['client', '$remote_addr'],
   ['method', '$request_method'],
   ['uri', '$request_uri'],

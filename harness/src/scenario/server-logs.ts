@@ -80,10 +80,12 @@ function jsonLines(log: string): { received?: string; value: unknown }[] {
  * certSerial (the client certificate's serial number) and serial (the device serial from the
  * subject's serialNumber). Empty values are left out.
  *
- * nginx writes whole seconds only, which would put a download before everything else in its
- * second. The event takes Docker's receive time of the line instead when it lies within two
- * seconds after nginx's (nginx writes the line as the request ends, Docker stamps it a few
- * milliseconds later), and nginx's own time otherwise.
+ * The lab's format logs `msec`, the time the line was written to the millisecond, and that
+ * times the event. Lines without it (an image server with its own format) have whole seconds
+ * only, which would put a download before everything else in its second: then Docker's
+ * receive time of the line is taken when it lies within two seconds after nginx's (nginx
+ * writes the line as the request ends, Docker stamps it a few milliseconds later), and
+ * nginx's own time otherwise.
  */
 export function nginxEvents(node: string, log: string): NodeEvent[] {
   const events: NodeEvent[] = [];
@@ -93,8 +95,14 @@ export function nginxEvents(node: string, log: string): NodeEvent[] {
     const own = typeof raw.time === 'string' ? isoTime(raw.time) : undefined;
     const status = Number(raw.status);
     if (!own || typeof raw.uri !== 'string' || !Number.isInteger(status)) continue;
+    const msec = Number(raw.msec);
     const lag = received ? Date.parse(received) - Date.parse(own) : -1;
-    const time = received && lag >= 0 && lag < 2000 ? received : own;
+    const time =
+      raw.msec !== undefined && Number.isFinite(msec) && msec > 0
+        ? new Date(Math.round(msec * 1000)).toISOString()
+        : received && lag >= 0 && lag < 2000
+          ? received
+          : own;
     const text = (key: string) => {
       const field = raw[key];
       return typeof field === 'string' && field !== '' && field !== '-' ? field : undefined;
