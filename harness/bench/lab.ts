@@ -96,22 +96,36 @@ const plainRound = () => plainDockerRun(ROLES);
  * identity), then plain `docker run` of the same four images on Docker's default bridge and on
  * a network of the lab's own kind (internal; IPv6 when the topology's network has it).
  */
-async function topologyRound(
-  topology: Topology,
-): Promise<{ upMs: number; plainMs: number; sameNetMs: number; phases: StartedLab['upTimings'] }> {
+async function topologyRound(topology: Topology) {
+  const cpuBefore = machineCpuMs();
   const started = performance.now();
   const lab = await Lab.start(topology, { runId: randomBytes(3).toString('hex') });
   const upMs = performance.now() - started;
+  const upCpuMs = machineCpuMs() - cpuBefore;
   const phases = { ...lab.upTimings };
   await lab.stop({ purge: true });
   const images: ImageName[] = ['dhcp-kea', 'server', 'web', 'device'];
+  const plainCpuBefore = machineCpuMs();
   const plainMs = await plainDockerRun(images);
+  const plainCpuMs = machineCpuMs() - plainCpuBefore;
   const id = randomBytes(4).toString('hex');
   const ipv6 = topology.networks.lan?.ipv6 ?? false;
   const network = await createLabNetwork({ lab: `bench-${id}`, name: 'lan', run: id, ipv6 });
   const sameNetMs = await plainDockerRun(images, network.name);
   await removeLabs(`bench-${id}`);
-  return { upMs, plainMs, sameNetMs, phases };
+  return { upMs, plainMs, sameNetMs, phases, upCpuMs, plainCpuMs };
+}
+
+/**
+ * CPU time the whole machine has spent busy, in ms, from /proc/stat (10 ms steps): on two
+ * cores, what a lab start costs in CPU bounds how fast it can be.
+ */
+function machineCpuMs(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/).slice(1);
+  const ticks = (fields ?? []).map(Number);
+  const total = ticks.reduce((sum, value) => sum + value, 0);
+  const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
+  return (total - idle) * 10;
 }
 
 /** The standard topology as it is (IPv4 only), and with its network made dual-stack. */
@@ -174,6 +188,8 @@ async function main(): Promise<void> {
     const upMs = Math.round(median(ups.map((u) => u.upMs)));
     const plainMs = Math.round(median(ups.map((u) => u.plainMs)));
     const sameNetMs = Math.round(median(ups.map((u) => u.sameNetMs)));
+    const upCpuMs = Math.round(median(ups.map((u) => u.upCpuMs)));
+    const plainCpuMs = Math.round(median(ups.map((u) => u.plainCpuMs)));
     const phase = (key: keyof StartedLab['upTimings']) =>
       Math.round(median(ups.map((u) => u.phases[key] ?? Number.NaN)));
     measured.push({
@@ -184,6 +200,7 @@ async function main(): Promise<void> {
       ratio: Number((upMs / plainMs).toFixed(2)),
       plainOnLabLikeNetworkMs: sameNetMs,
       ratioOnLabLikeNetwork: Number((upMs / sameNetMs).toFixed(2)),
+      cpuMs: { labUp: upCpuMs, plainSameImages: plainCpuMs },
       phasesMs: {
         prepared: phase('preparedMs'),
         containersStarted: phase('containersStartedMs'),
@@ -217,6 +234,8 @@ async function main(): Promise<void> {
       `  ratio (lab up / plain):           ${m.ratio} (goal: at most 1.3)`,
       `  same 4 on a lab-like network:     ${m.plainOnLabLikeNetworkMs} ms ` +
         `(internal${m.ipv6 ? ', IPv4+IPv6' : ', IPv4'}; lab up / that: ${m.ratioOnLabLikeNetwork})`,
+      `  CPU used (whole machine):         lab up ${m.cpuMs.labUp} ms, plain docker run ` +
+        `${m.cpuMs.plainSameImages} ms`,
       `  phases (ms from the start):       networks, PKI, configurations ${m.phasesMs.prepared}; ` +
         `last container started ${m.phasesMs.containersStarted}; services ready ` +
         `${m.phasesMs.servicesReady}; all ready ${m.phasesMs.ready}`,
