@@ -43,10 +43,11 @@ export function registerLab(program: Command): void {
         capture: Boolean(opts.capture),
         log: (line) => out.progress(line),
       });
-      const description = started.describe();
+      const description = { ...started.describe(), upTimings: started.upTimings };
+      const seconds = ((started.upTimings.readyMs ?? 0) / 1000).toFixed(2);
       out.result(
         description,
-        `lab ${started.name} is up; "sztp-lab lab down ${started.name}" removes it`,
+        `lab ${started.name} is up in ${seconds} s; "sztp-lab lab down ${started.name}" removes it`,
       );
     });
 
