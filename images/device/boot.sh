@@ -25,12 +25,19 @@ done
 # A power cut is an unorderly TPM shutdown, and the TPM counts those against its dictionary-
 # attack lockout: after a few, the identity key would refuse to load. The lab's TPMs run with
 # the lockout disabled (recovery time 0) and any earlier lockout cleared.
-# A fresh TPM has nothing to clear, so its set-up runs beside the device program's start.
-lockout() {
-  tpm2_dictionarylockout --clear-lockout >/dev/null 2>&1 || true
+setup_lockout() {
   tpm2_dictionarylockout --setup-parameters --max-tries=32 --recovery-time=0 --lockout-recovery-time=0 >/dev/null 2>&1 || true
 }
-if [ "$FRESH" = 1 ]; then lockout & else lockout; fi
+if [ "$FRESH" = 1 ]; then
+  # A fresh TPM has counted nothing, so there is nothing to clear, and it holds no keys: its
+  # set-up runs beside the device program's start, and the program is told not to look for
+  # a primary key that cannot be there yet.
+  setup_lockout &
+  export SZTP_LAB_TPM_FRESH=1
+else
+  tpm2_dictionarylockout --clear-lockout >/dev/null 2>&1 || true
+  setup_lockout
+fi
 if [ $# -eq 0 ] || [ "$1" = run ]; then
   if [ $# -gt 0 ]; then shift; fi
   # The lab passes its prebuilt bundle of the device program (see harness/src/runtime/

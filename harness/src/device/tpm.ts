@@ -44,8 +44,14 @@ function tpmEnv(): NodeJS.ProcessEnv {
 
 async function ensurePrimary(): Promise<void> {
   const env = tpmEnv();
-  const present = await run('tpm2_readpublic', ['-c', PRIMARY_HANDLE], { env, allowFailure: true });
-  if (present.exitCode === 0) return;
+  // boot.sh says when the TPM had never run before this power-on: then no key is there yet.
+  if (process.env.SZTP_LAB_TPM_FRESH !== '1') {
+    const present = await run('tpm2_readpublic', ['-c', PRIMARY_HANDLE], {
+      env,
+      allowFailure: true,
+    });
+    if (present.exitCode === 0) return;
+  }
   const ctx = '/tmp/sztp-primary.ctx';
   await run('tpm2_createprimary', ['-C', 'o', '-g', 'sha256', '-G', 'ecc256', '-c', ctx], { env });
   await run('tpm2_evictcontrol', ['-C', 'o', '-c', ctx, PRIMARY_HANDLE], { env });
