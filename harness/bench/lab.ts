@@ -117,15 +117,24 @@ async function topologyRound(topology: Topology) {
 }
 
 /**
- * CPU time the whole machine has spent busy, in ms, from /proc/stat (10 ms steps): on two
- * cores, what a lab start costs in CPU bounds how fast it can be.
+ * CPU time the whole machine has spent busy, in ms, from /proc/stat (10 ms ticks): on two
+ * cores, what a lab start costs in CPU bounds how fast it can be. Steal time is printed apart:
+ * it is what the hypervisor gave other guests, and it makes runs noisy.
  */
-function machineCpuMs(): number {
+function cpuTicks(): number[] {
   const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/).slice(1);
-  const ticks = (fields ?? []).map(Number);
-  const total = ticks.reduce((sum, value) => sum + value, 0);
-  const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
-  return (total - idle) * 10;
+  return (fields ?? []).map(Number);
+}
+
+function machineCpuMs(): number {
+  // user, nice, system, idle, iowait, irq, softirq, steal, ...: busy is all but idle and
+  // iowait, and steal (time the hypervisor gave to others), which the guest never used.
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0] = cpuTicks();
+  return (user + nice + system + irq + softirq) * 10;
+}
+
+function machineStealMs(): number {
+  return (cpuTicks()[7] ?? 0) * 10;
 }
 
 /** The standard topology as it is (IPv4 only), and with its network made dual-stack. */
@@ -181,6 +190,8 @@ async function main(): Promise<void> {
     ratio: Number((median(lab) / median(plain)).toFixed(2)),
     networkWithRulesMs: Math.round(median(networkMs)),
   };
+  const stealBefore = machineStealMs();
+  const roundsStarted = performance.now();
   const measured = [];
   for (const { label, topology } of await topologies()) {
     const ups: Awaited<ReturnType<typeof topologyRound>>[] = [];
@@ -209,10 +220,13 @@ async function main(): Promise<void> {
       },
     });
   }
+  const stealMs = machineStealMs() - stealBefore;
+  const roundsMs = Math.round(performance.now() - roundsStarted);
   const library =
     process.env.BENCH_LIBRARY === '1' ? Math.round(await libraryWallTime()) : undefined;
   Object.assign(result, {
     topologies: measured,
+    steal: { ms: stealMs, ofWallMs: roundsMs },
     ...(library ? { libraryWallMs: library } : {}),
   });
   if (json) {
@@ -242,6 +256,8 @@ async function main(): Promise<void> {
     );
   }
   lines.push(
+    `CPU stolen by the hypervisor:       ${stealMs} ms over the ${(roundsMs / 1000).toFixed(0)} s ` +
+      'of topology rounds (noise: other guests on the host)',
     library
       ? `scenario library wall time:         ${(library / 1000).toFixed(0)} s`
       : 'scenario library wall time:         (set BENCH_LIBRARY=1 to measure)',
