@@ -170,9 +170,8 @@ const ISC_REPLY6 =
 /**
  * ISC dhcpd's log as `lease` events: DHCPACK (DHCPv4: family, address, client hardware
  * address) and "Reply NA" (DHCPv6: family, address, client DUID, iaid, lifetime; a Confirm
- * after a reboot renews nothing and is not one). dhcpd
- * prints no time, so each event takes the time Docker received its line; a line without
- * that stamp is skipped.
+ * after a reboot renews nothing and is not one). dhcpd prints no time, so each event takes
+ * the time Docker received its line; a line without that stamp is skipped.
  */
 export function iscEvents(node: string, log: string): NodeEvent[] {
   const events: NodeEvent[] = [];
