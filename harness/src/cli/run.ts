@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { LabError } from '../common/errors.ts';
+import { reapRunFolders } from '../lab/run-folders.ts';
 import type { ReporterName } from '../report/index.ts';
 import { reapOrphans, removeLabs } from '../runtime/cleanup.ts';
 import { engineInfo } from '../runtime/docker.ts';
@@ -72,6 +73,8 @@ export function registerRun(program: Command, version: string): void {
         }
         const reaped = await reapOrphans();
         if (reaped.length) out.progress(`removed labs of dead runs: ${reaped.join(', ')}`);
+        const folders = await reapRunFolders();
+        if (folders.length) out.progress(`removed ${folders.length} run folder(s) of dead runs`);
         const engine = await engineInfo();
         // Ctrl-C: stop starting scenarios, finish the running steps' teardown; twice: remove now.
         const controller = new AbortController();

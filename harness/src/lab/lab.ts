@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
@@ -19,10 +19,10 @@ import { createLabNetwork, type LabNetwork, removeLabNetwork } from '../runtime/
 import type { DeviceNode, RecordSpec, Topology } from '../topology/types.ts';
 import { chassisAddress, writeEngineConfig } from './engine-config.ts';
 import { type PreparedLab, prepareLab, serverRecord } from './prepare.ts';
+import { LABS_DIR, markRunFolderOwner } from './run-folders.ts';
 import { serviceContainer, waitServiceReady } from './services.ts';
 
-/** Where labs keep their files: PKI, node configurations, device state volumes, captures. */
-export const LABS_DIR = join(tmpdir(), 'sztp-lab', 'labs');
+export { LABS_DIR } from './run-folders.ts';
 
 export interface LabOptions {
   /** Distinguishes this instance; default random. The lab's name is `<topology>-<runId>`. */
@@ -198,9 +198,12 @@ export class StartedLab implements AsyncDisposable {
       );
     }
     this.#claimed = true;
-    if (!existsSync(this.runDir)) return;
-    this.#log(`removing ${this.runDir}, left by an earlier lab of the same name`);
-    rmSync(this.runDir, { recursive: true, force: true });
+    if (existsSync(this.runDir)) {
+      this.#log(`removing ${this.runDir}, left by an earlier lab of the same name`);
+      rmSync(this.runDir, { recursive: true, force: true });
+    }
+    // A run killed outright leaves this folder; the owner file lets the next run remove it.
+    if (this.#options.owned) markRunFolderOwner(this.runDir);
   }
 
   #claimed = false;
