@@ -151,6 +151,23 @@ test('timeline expectations may name server nodes and their records', async (t) 
   });
 });
 
+test('a wait may name a server node and its records', async (t) => {
+  const scenario = await loadScenario(
+    scenarioFile({
+      steps: [
+        { wait: { node: 'images', kind: 'download', status: 200, timeout: '20s' } },
+        { wait: { kind: 'lease', family: 6, count: 2 } },
+      ],
+    }),
+  );
+  t.deepEqual(scenario.steps[0], {
+    kind: 'wait',
+    match: { node: 'images', kind: 'download', status: 200 },
+    timeoutMs: 20_000,
+  });
+  t.like(scenario.steps[1], { kind: 'wait', match: { kind: 'lease', family: 6 }, count: 2 });
+});
+
 const invalid: [string, Record<string, unknown>, RegExp][] = [
   [
     'unknown step, with a suggestion',
@@ -248,14 +265,14 @@ const invalid: [string, Record<string, unknown>, RegExp][] = [
     /expect\.timeline\[0\]\.absent\.node: "bootstrp" is not a node of the topology \(did you mean "bootstrap"\?\)/,
   ],
   [
-    'a wait on a server node',
-    { steps: [{ wait: { node: 'bootstrap', kind: 'request' } }] },
-    /steps\[0\]\.wait\.node: "bootstrap" is not a device/,
+    'a wait for a fault',
+    { steps: [{ wait: { node: 'images', kind: 'fault' } }] },
+    /steps\[0\]\.wait\.kind: a fault joins the timeline when its own step runs/,
   ],
   [
-    'a wait for a server record',
-    { steps: [{ wait: { kind: 'download' } }] },
-    /steps\[0\]\.wait\.kind: "download" is a server's record, which a wait does not see/,
+    'a wait on a node the topology lacks',
+    { steps: [{ wait: { node: 'imags', kind: 'download' } }] },
+    /steps\[0\]\.wait\.node: "imags" is not a node of the topology \(did you mean "images"\?\)/,
   ],
   [
     'count with equals and min',

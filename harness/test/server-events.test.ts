@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
-import { collectServerEvents } from '../src/scenario/server-events.ts';
+import { collectServerEvents, serversToWatch } from '../src/scenario/server-events.ts';
 import {
   auditEvents,
   auditLogEntries,
@@ -272,7 +272,7 @@ test('collection: every server in topology order; a server that cannot be read h
   t.false(asked.includes('router1'), 'devices are not read');
 });
 
-test('server kinds are none of the kinds a routing engine emits', (t) => {
+test('server kinds and fault are none of the kinds a routing engine emits', (t) => {
   const dir = new URL('../src/device/', import.meta.url).pathname;
   const deviceKinds = new Set<string>();
   for (const file of readdirSync(dir).filter((name) => name.endsWith('.ts'))) {
@@ -287,7 +287,43 @@ test('server kinds are none of the kinds a routing engine emits', (t) => {
   t.true(deviceKinds.size > 40, `found the device kinds (${deviceKinds.size})`);
   t.true(deviceKinds.has('backup-refused') && deviceKinds.has('backup-authenticated'));
   t.deepEqual(
-    SERVER_EVENT_KINDS.filter((kind) => deviceKinds.has(kind)),
+    [...SERVER_EVENT_KINDS, 'fault'].filter((kind) => deviceKinds.has(kind)),
     [],
   );
+});
+
+test('a wait reads only the servers whose records could match', (t) => {
+  const all = ['dhcp', 'dns', 'redirect', 'bootstrap', 'images'];
+  t.deepEqual(serversToWatch(topology, { node: 'router1', kind: 'bootstrap-complete' }), []);
+  t.deepEqual(serversToWatch(topology, { kind: 'bootstrap-complete' }), []);
+  t.deepEqual(serversToWatch(topology, { node: 'nowhere' }), []);
+  t.deepEqual(serversToWatch(topology, { node: 'images', kind: 'download' }), ['images']);
+  t.deepEqual(serversToWatch(topology, { kind: 'request', status: 200 }), [
+    'redirect',
+    'bootstrap',
+  ]);
+  t.deepEqual(serversToWatch(topology, { kind: 'lease' }), ['dhcp']);
+  t.deepEqual(serversToWatch(topology, { node: '/^b/', kind: 'request' }), [
+    'redirect',
+    'bootstrap',
+  ]);
+  t.deepEqual(serversToWatch(topology, { kind: '/download|lease/' }), all);
+  t.deepEqual(serversToWatch(topology, { status: 200 }), all);
+});
+
+test('collection with only: the other servers are not read', async (t) => {
+  const asked: string[] = [];
+  const events = await collectServerEvents(
+    topology,
+    {
+      audit: async () => [],
+      log: async (node) => {
+        asked.push(node);
+        return node === 'dhcp' ? KEA_LOG : '';
+      },
+    },
+    ['dhcp'],
+  );
+  t.deepEqual(asked, ['dhcp']);
+  t.true(events.length > 0 && events.every((e) => e.node === 'dhcp' && e.kind === 'lease'));
 });

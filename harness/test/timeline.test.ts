@@ -181,3 +181,34 @@ test('server records are notes on the server’s own lifeline; device arrows sta
     'one note per record; a kind without a note draws nothing',
   );
 });
+
+test('an injected fault is a note on the lifeline it hit, a device’s on its first engine', (t) => {
+  const withDevice = {
+    ...topology,
+    nodes: { ...topology.nodes, r1: { kind: 'device' } },
+  } as unknown as Topology;
+  const fault = (node: string, title: string): NodeEvent => ({
+    time: '2026-01-01T00:00:01.000Z',
+    node,
+    kind: 'fault',
+    fault: 'container',
+    title,
+  });
+  const messages = buildMessages(
+    [
+      fault('images', 'kill images'),
+      fault('r1', 'clock of r1 skewed -60 s'),
+      fault('r1/re1', 'stop r1/re1'),
+    ],
+    withDevice,
+    placements,
+  );
+  t.deepEqual(
+    messages.map((m) => [m.from, m.to, m.label, m.tone]),
+    [
+      ['images', 'images', 'fault: kill images', 'error'],
+      ['r1/re0', 'r1/re0', 'fault: clock of r1 skewed -60 s', 'error'],
+      ['r1/re1', 'r1/re1', 'fault: stop r1/re1', 'error'],
+    ],
+  );
+});

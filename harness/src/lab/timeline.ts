@@ -144,6 +144,12 @@ export function buildMessages(
   for (const e of events) {
     const me = e.node;
     const spec = topology.nodes[me];
+    if (e.kind === 'fault') {
+      // An injected fault: a note on the lifeline it hit (a device's means its first engine).
+      const on = spec?.kind === 'device' ? `${me}/re0` : me;
+      add(e.time, on, on, `fault: ${e.title ?? e.fault}`, 'error');
+      continue;
+    }
     if (spec && spec.kind !== 'device') {
       const note = SERVER_NOTES[e.kind]?.(e);
       if (note) add(e.time, me, me, note[0], note[1]);

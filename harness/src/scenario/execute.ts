@@ -9,7 +9,7 @@ import type { Attachment, Attempt, StepResult } from '../report/model.ts';
 import { execIn, nodeLogs } from '../runtime/containers.ts';
 import { setLinkFault } from '../runtime/link-fault.ts';
 import { describeMatch, evaluate, matches } from './expect.ts';
-import { collectServerEvents } from './server-events.ts';
+import { collectServerEvents, type ServerRecordSource, serversToWatch } from './server-events.ts';
 import type { Fault, Scenario, Step } from './types.ts';
 
 export interface ExecuteOptions {
@@ -20,6 +20,17 @@ export interface ExecuteOptions {
   attach: (name: string, contentType: string, data: Buffer) => Promise<Attachment>;
   /** Set when the run is being interrupted: the attempt stops at the next step. */
   signal?: AbortSignal;
+}
+
+/** A running lab's servers' records: the admin API's audit, and the containers' logs. */
+function liveRecords(lab: StartedLab): ServerRecordSource {
+  return {
+    audit: (server) => lab.audit(server),
+    log: async (node) => {
+      const handle = lab.nodes.get(node);
+      return handle ? nodeLogs(handle, { timestamps: true }) : '';
+    },
+  };
 }
 
 function stepTitle(step: Step): string {
@@ -131,7 +142,27 @@ async function applyFault(lab: StartedLab, fault: Fault): Promise<void> {
   }
 }
 
-async function runStep(lab: StartedLab, step: Step): Promise<void> {
+/**
+ * A fault as a timeline event on the node it hit, timed when it took effect: the report shows
+ * it beside the nodes' own events, and expectations can place it (`kind: fault`, with
+ * `fault` the fault's kind and its settings as fields; a server fault's own kind is in
+ * `serverFault`).
+ */
+export function faultEvent(fault: Fault, time: Date): NodeEvent {
+  const { kind, node, ...settings } = fault;
+  const { fault: serverFault, ...rest } = settings as Record<string, unknown>;
+  return {
+    time: time.toISOString(),
+    node,
+    kind: 'fault',
+    fault: kind,
+    ...rest,
+    ...(serverFault === undefined ? {} : { serverFault }),
+    title: faultTitle(fault),
+  };
+}
+
+async function runStep(lab: StartedLab, step: Step, injected: NodeEvent[]): Promise<void> {
   switch (step.kind) {
     case 'power-on':
       return lab.powerOn(step.node);
@@ -147,12 +178,20 @@ async function runStep(lab: StartedLab, step: Step): Promise<void> {
     case 'wait': {
       const deadline = performance.now() + step.timeoutMs;
       const want = step.count ?? 1;
+      // A match that a server's record could meet reads those servers' logs on each look.
+      const watched = serversToWatch(lab.topology, step.match);
+      const records = liveRecords(lab);
       for (;;) {
-        const found = lab.deviceEvents().filter((e) => matches(e, step.match)).length;
+        const events: NodeEvent[] = watched.length
+          ? mergeEvents(
+              lab.deviceEvents(),
+              await collectServerEvents(lab.topology, records, watched),
+            )
+          : lab.deviceEvents();
+        const found = events.filter((e) => matches(e, step.match)).length;
         if (found >= want) return;
         if (performance.now() > deadline) {
-          const last = lab
-            .deviceEvents()
+          const last = events
             .slice(-5)
             .map((e) => `${e.node} ${e.kind}`)
             .join(', ');
@@ -162,7 +201,7 @@ async function runStep(lab: StartedLab, step: Step): Promise<void> {
               `saw ${found}; last events: ${last || 'none'}`,
           );
         }
-        await sleep(150);
+        await sleep(watched.length ? 300 : 150);
       }
     }
     case 'exec': {
@@ -182,7 +221,9 @@ async function runStep(lab: StartedLab, step: Step): Promise<void> {
     case 'records':
       return lab.setRecord(step.server, step.serial, step.record);
     case 'fault':
-      return applyFault(lab, step.fault);
+      await applyFault(lab, step.fault);
+      injected.push(faultEvent(step.fault, new Date()));
+      return;
   }
 }
 
@@ -198,6 +239,8 @@ export async function executeScenario(
   const startedAt = new Date();
   const t0 = performance.now();
   const steps: StepResult[] = [];
+  /** The faults the steps injected, as timeline events. */
+  const injected: NodeEvent[] = [];
   const attachments: Attachment[] = [];
   let error: string | undefined;
   let status: Attempt['status'] = 'passed';
@@ -235,7 +278,7 @@ export async function executeScenario(
         const deadlineTimer = new AbortController();
         try {
           await Promise.race([
-            runStep(lab, step),
+            runStep(lab, step, injected),
             sleep(left, undefined, { signal: deadlineTimer.signal }).then(() => {
               throw new LabError(
                 'WAIT_TIMEOUT',
@@ -304,14 +347,8 @@ export async function executeScenario(
       }
     }
     // The servers' own records join the devices' events: one timeline from every node.
-    const serverEvents = await collectServerEvents(live.topology, {
-      audit: (server) => live.audit(server),
-      log: async (node) => {
-        const handle = live.nodes.get(node);
-        return handle ? nodeLogs(handle, { timestamps: true }) : '';
-      },
-    });
-    events = mergeEvents(events, serverEvents);
+    const serverEvents = await collectServerEvents(live.topology, liveRecords(live));
+    events = mergeEvents(mergeEvents(events, serverEvents), injected);
     expectations = evaluate(scenario.expect, {
       events,
       state: (device, re) => live.deviceState(device, re),

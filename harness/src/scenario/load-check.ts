@@ -9,7 +9,6 @@ import {
 import type { Locate } from '../topology/schema.ts';
 import type { NodeSpec, Topology } from '../topology/types.ts';
 import { matchPattern } from './load-values.ts';
-import { SERVER_EVENT_KINDS } from './server-logs.ts';
 import type { EventMatch, Scenario } from './types.ts';
 
 /**
@@ -38,9 +37,7 @@ export function scenarioProblems(scenario: Scenario, file: string, locate?: Loca
     if (knownSerial(topology, value)) return;
     report(segments, `"${value}" is not the serial of a device node nor listed in unknown-serials`);
   };
-  // A wait sees the routing engines' events as they come; expectations see the merged
-  // timeline, where the servers' records are too.
-  const match = (segments: PathSegment[], event: EventMatch, need: Need) => {
+  const match = (segments: PathSegment[], event: EventMatch) => {
     for (const [field, value] of Object.entries(event)) {
       let pattern: RegExp | undefined;
       try {
@@ -53,13 +50,7 @@ export function scenarioProblems(scenario: Scenario, file: string, locate?: Loca
         continue;
       }
       if (field === 'node' && typeof value === 'string' && !pattern) {
-        node([...segments, field], value, need);
-      }
-      if (need === 'device' && field === 'kind' && isServerKind(value)) {
-        report(
-          [...segments, field],
-          `"${value}" is a server's record, which a wait does not see (only expectations do)`,
-        );
+        node([...segments, field], value, 'any');
       }
     }
   };
@@ -76,7 +67,13 @@ export function scenarioProblems(scenario: Scenario, file: string, locate?: Loca
       case 'sleep':
         break;
       case 'wait':
-        match(at, step.match, 'device');
+        match(at, step.match);
+        if (step.match.kind === 'fault') {
+          report(
+            [...at, 'kind'],
+            'a fault joins the timeline when its own step runs; a wait never sees it (expectations do)',
+          );
+        }
         break;
       case 'exec':
         node([...at, 'node'], step.node, 'any');
@@ -109,12 +106,12 @@ export function scenarioProblems(scenario: Scenario, file: string, locate?: Loca
     const at: PathSegment[] = ['expect', 'timeline', index, check.kind];
     if (check.kind === 'order') {
       for (const [position, event] of check.events.entries()) {
-        match([...at, position], event, 'any');
+        match([...at, position], event);
       }
     } else if (check.kind === 'absent') {
-      match(at, check.match, 'any');
+      match(at, check.match);
     } else {
-      match([...at, 'match'], check.match, 'any');
+      match([...at, 'match'], check.match);
       if (check.equals !== undefined && (check.min !== undefined || check.max !== undefined)) {
         report(at, 'gives equals together with min or max');
       }
@@ -141,10 +138,6 @@ export function scenarioProblems(scenario: Scenario, file: string, locate?: Loca
     serial([...at, 'serial'], progress.serial);
   }
   return problems;
-}
-
-function isServerKind(value: unknown): boolean {
-  return (SERVER_EVENT_KINDS as readonly unknown[]).includes(value);
 }
 
 function knownSerial(topology: Topology, serial: string): boolean {

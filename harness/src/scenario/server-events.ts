@@ -25,14 +25,17 @@ export interface ServerRecordSource {
  * order: bootstrap and redirect servers' audit entries (from the admin API, or from the
  * container log when the API does not answer, a server stopped by a fault), the image
  * server's access log, Kea's and ISC dhcpd's leases and bind9's queries. A server whose
- * records cannot be read has none; a line that does not parse is skipped.
+ * records cannot be read has none; a line that does not parse is skipped. With `only`, just
+ * those nodes' records are read.
  */
 export async function collectServerEvents(
   topology: Topology,
   source: ServerRecordSource,
+  only?: readonly string[],
 ): Promise<NodeEvent[]> {
   const read = async (what: Promise<NodeEvent[]>) => what.catch(() => []);
   const perNode = Object.entries(topology.nodes).map(([name, node]) => {
+    if (only && !only.includes(name)) return Promise.resolve([]);
     switch (node.kind) {
       case 'bootstrap-server':
       case 'redirect-server':
@@ -57,4 +60,33 @@ export async function collectServerEvents(
     }
   });
   return (await Promise.all(perNode)).flat();
+}
+
+/** Which kind of server writes each kind of record. */
+const RECORD_WRITERS: Record<string, readonly string[]> = {
+  request: ['bootstrap-server', 'redirect-server'],
+  download: ['image-server'],
+  lease: ['dhcp'],
+  query: ['dns'],
+};
+
+const isPattern = (value: unknown) => typeof value === 'string' && /^\/.*\/[a-z]*$/.test(value);
+
+/**
+ * The servers whose records could match an event matcher, so that a wait reads no more logs
+ * than it must: none when the matcher names a routing engine's node or kind, the one server
+ * it names, the servers that write the record kind it names, or, when it names neither node
+ * nor kind plainly, every server.
+ */
+export function serversToWatch(topology: Topology, match: Record<string, unknown>): string[] {
+  const servers = Object.entries(topology.nodes).filter(([, node]) => node.kind !== 'device');
+  const { node, kind } = match;
+  if (typeof node === 'string' && !isPattern(node)) {
+    return servers.some(([name]) => name === node) ? [node] : [];
+  }
+  if (typeof kind === 'string' && !isPattern(kind)) {
+    const writers = RECORD_WRITERS[kind] ?? [];
+    return servers.filter(([, spec]) => writers.includes(spec.kind)).map(([name]) => name);
+  }
+  return servers.map(([name]) => name);
 }
