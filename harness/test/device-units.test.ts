@@ -15,7 +15,12 @@ import {
   StateStore,
 } from '../src/device/state.ts';
 import { wrappedKeyInfo } from '../src/device/tpm.ts';
-import type { Endpoint, HttpResult, RequestOptions } from '../src/device/transport.ts';
+import {
+  curlError,
+  type Endpoint,
+  type HttpResult,
+  type RequestOptions,
+} from '../src/device/transport.ts';
 import { ctx, integer, oid, Tag, tlv } from '../src/pki/der.ts';
 
 function tempDir(t: { teardown(fn: () => void): void }): string {
@@ -640,4 +645,22 @@ test('a bad clock.json is refused with its path and the field at fault', (t) => 
   t.throws(clock, { message: `${path}: mode must be "system" or "none"` });
   writeFileSync(path, '{');
   t.throws(clock, { message: new RegExp(`^${path}: not JSON`) });
+});
+
+test('curlError keeps curl’s own reason, not the advice printed after it', (t) => {
+  const stderr = [
+    'curl: (60) SSL certificate problem: unable to get local issuer certificate',
+    'More details here: https://curl.se/docs/sslcerts.html',
+    '',
+    'curl failed to verify the legitimacy of the server and therefore could not',
+    'establish a secure connection to it. To learn more about this situation and',
+    'how to fix it, please visit the web page mentioned above.',
+    '',
+  ].join('\n');
+  t.is(
+    curlError(stderr, 60),
+    'curl: (60) SSL certificate problem: unable to get local issuer certificate',
+  );
+  t.is(curlError('some tool said this\nand then this\n', 7), 'and then this');
+  t.is(curlError('', 28), 'curl exit 28');
 });

@@ -652,3 +652,19 @@ test.serial('progress reports, the audit log and run-time records survive a rest
   const reply = await curl(lab.url + GBD, { device, trust, body: input(), contentType: JSON_TYPE });
   t.is(reply.status, 200);
 });
+
+test.serial('a handshake the client refuses is kept in the audit log as tls-failed', async (t) => {
+  // curl trusts only the voucher CA, which did not issue the server's certificate: it refuses
+  // the certificate and sends an alert, and no request is made.
+  const refused = await run(
+    'curl',
+    ['-sS', '--max-time', '10', '--cacert', lab.pki.voucherTrustAnchor, lab.url + GBD],
+    { allowFailure: true },
+  );
+  t.is(refused.exitCode, 60, 'curl: peer certificate cannot be authenticated');
+  const audit = await admin('/audit?limit=1');
+  const [entry] = audit.body.entries as Record<string, unknown>[];
+  t.like(entry, { outcome: 'tls-failed', status: 0, peer: '127.0.0.1' });
+  t.is(entry?.errorMessage, 'tlsv1 alert unknown ca');
+  t.is(entry?.rpc, undefined);
+});

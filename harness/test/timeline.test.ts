@@ -212,3 +212,26 @@ test('an injected fault is a note on the lifeline it hit, a device’s on its fi
     ],
   );
 });
+
+test('a refused handshake in a server’s audit is an error note with OpenSSL’s reason', (t) => {
+  const [note] = buildMessages(
+    [
+      {
+        time: '2026-01-01T00:00:02.000Z',
+        node: 'bootstrap',
+        kind: 'request',
+        status: 0,
+        outcome: 'tls-failed',
+        errorMessage: 'tlsv1 alert unknown ca',
+      },
+    ],
+    topology,
+    placements,
+  );
+  t.like(note, {
+    from: 'bootstrap',
+    to: 'bootstrap',
+    label: 'TLS handshake failed: tlsv1 alert unknown ca',
+    tone: 'error',
+  });
+});

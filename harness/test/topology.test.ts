@@ -162,6 +162,26 @@ test('records for serials listed in unknown-serials are accepted', (t) => {
   t.deepEqual(parseTopology(doc, FILE).unknownSerials, ['SN-9999']);
 });
 
+test('a redirect entry takes trust-anchor true, false or wrong-ca, and nothing else', (t) => {
+  const withAnchor = (value: unknown) => {
+    const doc = base();
+    doc['unknown-serials'] = ['SN-9999'];
+    doc.records.bootstrap['SN-9999'] = {
+      redirect: [{ server: 'bootstrap', 'trust-anchor': value }],
+    };
+    return doc;
+  };
+  for (const value of [true, false, 'wrong-ca']) {
+    const topology = parseTopology(withAnchor(value), FILE);
+    t.deepEqual(topology.records.bootstrap?.['SN-9999']?.redirect, [
+      { server: 'bootstrap', trustAnchor: value },
+    ]);
+  }
+  t.throws(() => parseTopology(withAnchor('stale'), FILE), {
+    message: /records\.bootstrap\.SN-9999\.redirect\[0\]\.trust-anchor/,
+  });
+});
+
 /** Each case breaks the base document one way; the message must name the file and the path. */
 const invalid: [string, (doc: Doc) => void, RegExp][] = [
   [

@@ -121,13 +121,25 @@ export async function httpsRequest(
         totalMs: seconds('time_total'),
       },
       curlExit: result.exitCode,
-      ...(result.exitCode !== 0
-        ? { error: result.stderr.trim().split('\n').pop() ?? `curl exit ${result.exitCode}` }
-        : {}),
+      ...(result.exitCode !== 0 ? { error: curlError(result.stderr, result.exitCode) } : {}),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Why curl failed, in one line: its own `curl: (60) SSL certificate problem: ...` line, not the
+ * advice it prints after it; else the last line it printed; else the exit status.
+ */
+export function curlError(stderr: string, exitCode: number): string {
+  const lines = stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
+  return (
+    lines.find((line) => /^curl: \(\d+\)/.test(line)) ?? lines.at(-1) ?? `curl exit ${exitCode}`
+  );
 }
 
 export function isCertificateFailure(result: HttpResult): boolean {

@@ -471,7 +471,7 @@ export class StartedLab implements AsyncDisposable {
 
   async setRecord(server: string, serial: string, record: RecordSpec): Promise<void> {
     const prepared = this.prepared as PreparedLab;
-    const wire = serverRecord(this.topology, prepared.placements, prepared.images, record);
+    const wire = serverRecord(this.topology, prepared, record);
     await this.admin(server, 'PUT', `/devices/${encodeURIComponent(serial)}`, wire);
   }
 

@@ -108,11 +108,21 @@ function serverUri(
   return `https://${hostOf(address)}:${node.port}`;
 }
 
+/** Where a bootstrap or redirect server container finds the lab's PKI folder. */
+const SERVER_PKI = '/etc/sztp-lab/pki';
+
+/** What a server record needs of the lab besides the topology. */
+export interface RecordContext {
+  placements: Map<string, Placement>;
+  images: Map<string, LabImage>;
+  pkiDir: string;
+  pki: PkiManifest;
+}
+
 /** A topology record as the bootstrap server's records file wants it. */
 export function serverRecord(
   topology: Topology,
-  placements: Map<string, Placement>,
-  images: Map<string, LabImage>,
+  { placements, images, pkiDir, pki }: RecordContext,
   record: RecordSpec,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {
@@ -129,7 +139,12 @@ export function serverRecord(
       return {
         address: placements.get(entry.server)?.ipv4,
         port: node.port,
-        ...(entry.trustAnchor ? { trustAnchor: 'server' } : {}),
+        ...(entry.trustAnchor === 'wrong-ca'
+          ? // The IDevID root: a real CA, but not the one that issued any server certificate.
+            { trustAnchor: `${SERVER_PKI}/${relative(pkiDir, pki.idevidRoot)}` }
+          : entry.trustAnchor
+            ? { trustAnchor: 'server' }
+            : {}),
       };
     });
     return out;
@@ -278,7 +293,7 @@ export async function prepareLab(
       mkdirSync(join(dir, 'data'), { recursive: true });
       const records: Record<string, unknown> = {};
       for (const [serial, record] of Object.entries(topology.records[name] ?? {})) {
-        records[serial] = serverRecord(topology, placements, images, record);
+        records[serial] = serverRecord(topology, { placements, images, pkiDir, pki }, record);
       }
       writeFileSync(
         join(dir, 'records.json'),
@@ -297,10 +312,10 @@ export async function prepareLab(
                 : ['redirect-server', 'onboarding-server'],
             listen: { host: '::', port: spec.port },
             admin: { host: '127.0.0.1', port: 9000 },
-            pki: '/etc/sztp-lab/pki',
+            pki: SERVER_PKI,
             tls: {
-              cert: `/etc/sztp-lab/pki/${relative(pkiDir, serverCert.cert)}`,
-              key: `/etc/sztp-lab/pki/${relative(pkiDir, serverCert.key)}`,
+              cert: `${SERVER_PKI}/${relative(pkiDir, serverCert.cert)}`,
+              key: `${SERVER_PKI}/${relative(pkiDir, serverCert.key)}`,
               minVersion: spec.tls.minVersion,
               maxVersion: spec.tls.maxVersion,
             },
@@ -368,7 +383,7 @@ export async function prepareLab(
             'TOPOLOGY_INVALID',
             `dns "${name}": no record for ${serial} on ${server}`,
           );
-        const wire = serverRecord(topology, placements, images, record);
+        const wire = serverRecord(topology, { placements, images, pkiDir, pki }, record);
         const doc = wire.redirect
           ? {
               'ietf-sztp-conveyed-info:redirect-information': {

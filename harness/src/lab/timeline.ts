@@ -81,6 +81,7 @@ const SERVER_NOTES: Record<string, (e: NodeEvent) => [string, Message['tone']]> 
     const ok = typeof e.status === 'number' && e.status > 0 && e.status < 300;
     let what: string;
     if (e.outcome === 'dropped') what = 'connection dropped';
+    else if (e.outcome === 'tls-failed') what = `TLS handshake failed: ${e.errorMessage}`;
     else if (!ok)
       what = `${e.status} ${[e.errorTag ?? e.outcome, e.errorMessage].filter(Boolean).join(': ')}`;
     else what = `${e.status} ${e.outcome === 'progress' ? e.progressType : e.outcome}`;

@@ -115,7 +115,11 @@ export interface RecordSpec {
     configurationHandling?: 'merge' | 'replace';
     postConfigurationScript?: string;
   };
-  redirect?: { server: string; trustAnchor: boolean }[];
+  /**
+   * trustAnchor: true sends the lab's TLS root for the server, false none, and `wrong-ca` a
+   * real CA certificate that did not issue the server's (a stale or mistaken anchor).
+   */
+  redirect?: { server: string; trustAnchor: boolean | 'wrong-ca' }[];
   signed: boolean;
   encoding: 'json' | 'xml';
   reportingLevel: 'minimal' | 'verbose';

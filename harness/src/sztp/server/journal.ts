@@ -18,7 +18,7 @@ export interface AuditEntry {
   status: number;
   errorTag?: string;
   errorMessage?: string;
-  /** onboarding | redirect | promote | progress | host-meta | error | dropped */
+  /** onboarding | redirect | promote | progress | host-meta | error | dropped | tls-failed */
   outcome: string;
   signed?: boolean;
   nonce?: boolean;

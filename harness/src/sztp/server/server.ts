@@ -458,8 +458,30 @@ export async function startServer(
   server.keepAliveTimeout = 5_000;
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
-  server.on('tlsClientError', (error) => {
-    if (config.logRequests) log(`TLS handshake failed: ${error.message}`);
+  // A handshake that fails (the device refused our certificate, or spoke no TLS) never becomes
+  // a request; the audit log keeps it anyway, so the server's side of a refusal is on record.
+  // By the time a handshake has failed its sockets have let go of their handles, and with them
+  // the peer's address: it is noted when the TCP connection comes, and found again through the
+  // TLS socket's `_parent` (Node's field for the TCP socket under it; not a documented one).
+  const peers = new WeakMap<object, string>();
+  server.on('connection', (raw: { remoteAddress?: string }) => {
+    if (raw.remoteAddress) peers.set(raw, raw.remoteAddress);
+  });
+  server.on('tlsClientError', (error, socket) => {
+    const under = (socket as { _parent?: object })._parent;
+    const address = socket.remoteAddress ?? (under ? peers.get(under) : undefined);
+    const entry = state.recordAudit({
+      kind: 'audit',
+      peer: address ? plainAddress(address) : 'unknown',
+      method: '',
+      path: '',
+      status: 0,
+      outcome: 'tls-failed',
+      // OpenSSL's reason ("tlsv1 alert unknown ca") rather than its whole error-queue line.
+      errorMessage: (error as { reason?: string }).reason ?? error.message,
+      durationMs: 0,
+    });
+    if (config.logRequests) log(JSON.stringify(entry));
   });
 
   try {
