@@ -16,6 +16,7 @@ import {
 } from '../src/device/state.ts';
 import { wrappedKeyInfo } from '../src/device/tpm.ts';
 import {
+  clockSkewEnv,
   curlError,
   type Endpoint,
   type HttpResult,
@@ -663,4 +664,16 @@ test('curlError keeps curl’s own reason, not the advice printed after it', (t)
   );
   t.is(curlError('some tool said this\nand then this\n', 7), 'and then this');
   t.is(curlError('', 28), 'curl exit 28');
+});
+
+test('clockSkewEnv shifts time for curl by libfaketime, and is empty with no skew or no library', (t) => {
+  const lib = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
+  t.deepEqual(clockSkewEnv(-31_536_000, lib), {
+    LD_PRELOAD: lib,
+    FAKETIME: '-31536000',
+    FAKETIME_DONT_FAKE_MONOTONIC: '1',
+  });
+  t.is(clockSkewEnv(172_800.4, lib).FAKETIME, '+172800');
+  t.deepEqual(clockSkewEnv(0, lib), {});
+  t.deepEqual(clockSkewEnv(3600, undefined), {});
 });

@@ -93,7 +93,13 @@ export class Bootstrapper {
 
   constructor(deps: BootstrapDeps) {
     this.#d = deps;
-    this.#send = deps.send ?? httpsRequest;
+    // Every request goes by the engine's clock as it stands: curl checks certificates then.
+    const send = deps.send ?? httpsRequest;
+    this.#send = (endpoint, path, options) => {
+      const clock = this.#d.clock?.() ?? this.#d.config.clock;
+      const skew = clock.mode === 'system' ? clock.skewSeconds : 0;
+      return send(endpoint, path, skew ? { ...options, clockSkewSeconds: skew } : options);
+    };
     this.#work = mkdtempSync(join(tmpdir(), 'sztp-device-'));
     this.#voucherAnchors = deps.config.voucherTrustAnchors.map((path) =>
       firstCertificateFromPem(readFileSync(path, 'utf8'), path),

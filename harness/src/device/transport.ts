@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,6 +61,41 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** Write the body to this file instead of returning it (downloads). */
   outFile?: string;
+  /**
+   * The engine's clock is this many seconds off: curl's certificate checks run at that time
+   * (libfaketime), as a router's TLS stack goes by the router's own clock.
+   */
+  clockSkewSeconds?: number;
+}
+
+/** Where Debian's libfaketime lives (the device image installs it). */
+const FAKETIME_LIBS = [
+  '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1',
+  '/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1',
+];
+let faketimeLib: string | null | undefined;
+
+function faketimeLibrary(): string | undefined {
+  faketimeLib ??= FAKETIME_LIBS.find((path) => existsSync(path)) ?? null;
+  return faketimeLib ?? undefined;
+}
+
+/**
+ * The environment that shifts a process's idea of the time by `skewSeconds` (the monotonic
+ * clock, which curl's timeouts use, is left alone), or nothing without libfaketime: then curl
+ * checks certificates at the real time.
+ */
+export function clockSkewEnv(
+  skewSeconds: number,
+  lib: string | undefined = faketimeLibrary(),
+): Record<string, string> {
+  const offset = Math.round(skewSeconds);
+  if (offset === 0 || !lib) return {};
+  return {
+    LD_PRELOAD: lib,
+    FAKETIME: `${offset > 0 ? '+' : '-'}${Math.abs(offset)}`,
+    FAKETIME_DONT_FAKE_MONOTONIC: '1',
+  };
 }
 
 export async function httpsRequest(
@@ -92,7 +127,7 @@ export async function httpsRequest(
       args.push('--resolve', `${endpoint.host}:${endpoint.port}:${address}`);
     }
     args.push(urlFor(endpoint, path));
-    const env = { ...process.env };
+    const env = { ...process.env, ...clockSkewEnv(options.clockSkewSeconds ?? 0) };
     if (options.identity) env.OPENSSL_CONF = options.identity.opensslConf;
     const result = await run('curl', args, { env, allowFailure: true });
     let info: Record<string, unknown> = {};
