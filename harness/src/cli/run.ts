@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { LabError } from '../common/errors.ts';
 import { reapRunFolders } from '../lab/run-folders.ts';
 import type { ReporterName } from '../report/index.ts';
-import { reapOrphans, removeLabs } from '../runtime/cleanup.ts';
+import { reapOrphans, removeOwnedLabs } from '../runtime/cleanup.ts';
 import { engineInfo } from '../runtime/docker.ts';
 import { parseShard, runScenarios } from '../scenario/runner.ts';
 import { makeOutput } from './output.ts';
@@ -85,7 +85,7 @@ export function registerRun(program: Command, version: string): void {
             out.progress('interrupted: taking the running labs down (again to force)');
             controller.abort();
           } else {
-            void reapOrphans().finally(() => process.exit(130));
+            void removeOwnedLabs().finally(() => process.exit(130));
           }
         };
         process.on('SIGINT', onSignal);
@@ -119,7 +119,7 @@ export function registerRun(program: Command, version: string): void {
         } finally {
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
-          if (controller.signal.aborted) await removeLabs(undefined).catch(() => {});
+          if (controller.signal.aborted) await removeOwnedLabs().catch(() => {});
         }
       },
     );

@@ -9,6 +9,7 @@ export const ErrorCodes = {
   IMAGE_BUILD_FAILED: 'a lab image could not be built',
   NETWORK_ALLOCATION_FAILED: 'no free lab subnet could be found',
   WAIT_TIMEOUT: 'something awaited did not happen in time',
+  INTERRUPTED: 'the run was interrupted (Ctrl-C or SIGTERM) while a step ran',
   DHCP_OPTION_INVALID: 'a DHCP SZTP redirect option could not be decoded or encoded',
   SETUP_FAILED: 'the host could not be prepared for the lab',
   CAPTURE_INVALID: 'a packet capture could not be read',

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
@@ -14,7 +13,7 @@ import { type NodeBundles, nodeBundles } from '../runtime/bundles.ts';
 import { execIn, type LabNode, nodeLogs, removeNode, startNode } from '../runtime/containers.ts';
 import { dockerClient } from '../runtime/docker.ts';
 import { imageTag } from '../runtime/images.ts';
-import { LABEL_OWNER } from '../runtime/labels.ts';
+import { LABEL_OWNER, ownerMark } from '../runtime/labels.ts';
 import { createLabNetwork, type LabNetwork, removeLabNetwork } from '../runtime/networks.ts';
 import type { DeviceNode, RecordSpec, Topology } from '../topology/types.ts';
 import { chassisAddress, writeEngineConfig } from './engine-config.ts';
@@ -93,7 +92,7 @@ export class StartedLab implements AsyncDisposable {
   }
 
   get #ownerLabels(): Record<string, string> {
-    return this.#options.owned ? { [LABEL_OWNER]: `${hostname()}:${process.pid}` } : {};
+    return this.#options.owned ? { [LABEL_OWNER]: ownerMark() } : {};
   }
 
   #log(line: string): void {

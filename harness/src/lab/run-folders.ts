@@ -3,7 +3,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { dockerClient } from '../runtime/docker.ts';
-import { LABEL_LAB } from '../runtime/labels.ts';
+import { LABEL_LAB, ownerMark } from '../runtime/labels.ts';
 
 /** Where labs keep their files: PKI, node configurations, device state volumes, captures. */
 export const LABS_DIR = join(tmpdir(), 'sztp-lab', 'labs');
@@ -14,7 +14,7 @@ export const OWNER_FILE = 'owner';
 /** Marks a run folder as belonging to this process, before anything else is written in it. */
 export function markRunFolderOwner(runDir: string): void {
   mkdirSync(runDir, { recursive: true });
-  writeFileSync(join(runDir, OWNER_FILE), `${hostname()}:${process.pid}\n`);
+  writeFileSync(join(runDir, OWNER_FILE), `${ownerMark()}\n`);
 }
 
 function processAlive(pid: number): boolean {

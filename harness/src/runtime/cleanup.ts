@@ -1,7 +1,8 @@
+import { hostname } from 'node:os';
 import type Docker from 'dockerode';
 import { dockerClient } from './docker.ts';
 import { type RemovedRule, removeRules } from './firewall.ts';
-import { LABEL_LAB, LABEL_OWNER } from './labels.ts';
+import { LABEL_LAB, LABEL_OWNER, ownerMark } from './labels.ts';
 
 export interface CleanupReport {
   containers: string[];
@@ -56,12 +57,25 @@ export async function remainingLabObjects(lab?: string, docker: Docker = dockerC
 }
 
 /**
+ * Removes the labs this process owns (a scenario run taking its labs down on Ctrl-C), and no
+ * other: labs of other runs, and labs brought up by hand, stay.
+ */
+export async function removeOwnedLabs(docker: Docker = dockerClient()): Promise<string[]> {
+  const mine = await docker.listContainers({
+    all: true,
+    filters: { label: [`${LABEL_OWNER}=${ownerMark()}`] },
+  });
+  const labs = [...new Set(mine.map((info) => info.Labels[LABEL_LAB]).filter(Boolean))] as string[];
+  for (const lab of labs) await removeLabs(lab, docker);
+  return labs;
+}
+
+/**
  * The reaper: removes the labs whose owning process (label sztp-lab.owner, `<host>:<pid>`) on
  * this host is gone, such as a scenario run killed with SIGKILL. Labs brought up by `lab up`
  * carry no owner and are left alone.
  */
 export async function reapOrphans(docker: Docker = dockerClient()): Promise<string[]> {
-  const { hostname } = await import('node:os');
   const owned = await docker.listContainers({ all: true, filters: { label: [LABEL_OWNER] } });
   const orphans = new Set<string>();
   for (const info of owned) {

@@ -1,3 +1,5 @@
+import { hostname } from 'node:os';
+
 /** Labels every lab object carries, so that cleanup after a crash can find it. */
 export const LABEL_LAB = 'sztp-lab.lab';
 export const LABEL_NODE = 'sztp-lab.node';
@@ -10,3 +12,8 @@ export function labLabels(lab: string, node: string, run: string): Record<string
 }
 /** On the objects of a scenario run: `<host>:<pid>` of the process that owns them. */
 export const LABEL_OWNER = 'sztp-lab.owner';
+
+/** This process's mark on the labs it owns: the value of its sztp-lab.owner label. */
+export function ownerMark(): string {
+  return `${hostname()}:${process.pid}`;
+}

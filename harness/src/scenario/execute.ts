@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -285,6 +286,14 @@ export async function executeScenario(
                 `the scenario's ${scenario.timeoutMs / 1000} s are up`,
               );
             }),
+            // An interrupted run does not wait for a long step: the lab comes down now.
+            ...(options.signal
+              ? [
+                  once(options.signal, 'abort', { signal: deadlineTimer.signal }).then(() => {
+                    throw new LabError('INTERRUPTED', 'the run was interrupted');
+                  }),
+                ]
+              : []),
           ]);
         } finally {
           deadlineTimer.abort();
