@@ -139,6 +139,7 @@ test('server records are notes on the server’s own lifeline; device arrows sta
       errorTag: 'operation-failed',
       errorMessage: 'injected fault',
       faults: ['51d3d9b7'],
+      durationMs: 2004.2,
     }),
     server('bootstrap', 'request', {
       serial: 'SN-0002',
@@ -172,8 +173,8 @@ test('server records are notes on the server’s own lifeline; device arrows sta
       ['bootstrap', '200 onboarding, signed (SN-0001)', 'ok'],
       ['bootstrap', '204 bootstrap-initiated (SN-0001)', 'ok'],
       ['bootstrap', '401 access-denied: a client certificate (IDevID) is required', 'error'],
-      ['bootstrap', 'fault: 503 operation-failed: injected fault (SN-0002)', 'error'],
-      ['bootstrap', 'fault: connection dropped (SN-0002)', 'error'],
+      ['bootstrap', '503 operation-failed: injected fault (SN-0002), under fault (2.0 s)', 'error'],
+      ['bootstrap', 'connection dropped (SN-0002), under fault', 'error'],
       ['images', 'GET /junos-24.2R1.tgz 200, 1.2 MiB, client certificate SUCCESS', 'ok'],
       ['images', 'GET /x.tgz 404, 153 B', 'error'],
       ['dns', 'query SRV _sztp._tcp.lab.test (tcp)', 'neutral'],

@@ -85,10 +85,15 @@ const SERVER_NOTES: Record<string, (e: NodeEvent) => [string, Message['tone']]> 
     else if (!ok)
       what = `${e.status} ${[e.errorTag ?? e.outcome, e.errorMessage].filter(Boolean).join(': ')}`;
     else what = `${e.status} ${e.outcome === 'progress' ? e.progressType : e.outcome}`;
-    const fault = Array.isArray(e.faults) && e.faults.length ? 'fault: ' : '';
+    // A request an armed fault acted on says so after the answer, with how long it took (a
+    // delay fault shows there), so it does not read like the red note of the fault itself.
+    const faulted =
+      Array.isArray(e.faults) && e.faults.length
+        ? `, under fault${typeof e.durationMs === 'number' ? ` (${(e.durationMs / 1000).toFixed(1)} s)` : ''}`
+        : '';
     const signed = ok && e.signed ? ', signed' : '';
     const who = e.serial ? ` (${e.serial})` : '';
-    return [`${fault}${what}${signed}${who}`, ok ? 'ok' : 'error'];
+    return [`${what}${signed}${who}${faulted}`, ok ? 'ok' : 'error'];
   },
   download: (e) => {
     const size = typeof e.bytes === 'number' && e.bytes > 0 ? `, ${byteSize(e.bytes)}` : '';
