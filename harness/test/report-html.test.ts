@@ -6,7 +6,12 @@ import anyTest, { type TestFn } from 'ava';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import type { Report } from '../src/report/model.ts';
 import { writeReports } from '../src/report/write.ts';
-import { FAILING_DETAIL, FAILING_EXPECTATION, sampleReport } from './fixtures/report/sample.ts';
+import {
+  DUAL_RE_LAB,
+  FAILING_DETAIL,
+  FAILING_EXPECTATION,
+  sampleReport,
+} from './fixtures/report/sample.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const test = anyTest as TestFn<{ browser: BrowserContext; dir: string; url: string }>;
@@ -115,6 +120,46 @@ test('the failed scenario shows its failing expectation and its sequence diagram
   t.is(await big.locator('g.arrow').count(), 200);
   const box = await passed.locator('.seq').boundingBox();
   t.true((box?.width ?? 0) < 1280, 'a wide diagram scrolls inside its box');
+  await page.close();
+});
+
+test('the failed scenario draws its lab: servers over the network, the chassis under it', async (t) => {
+  const { page } = await open(t.context.browser, t.context.url);
+  const failed = page.locator('details.scenario[data-status="failed"]');
+  const picture = failed.locator('.topo svg');
+  t.true(await picture.isVisible(), 'the topology is open with the failed scenario');
+  t.is(await picture.locator('g.box').count(), DUAL_RE_LAB.nodes.length);
+  t.true(
+    await picture
+      .getByText('lan · 198.18.4.0/24 · fd5a:17ab:3c00:4::/64', { exact: true })
+      .isVisible(),
+  );
+  t.true(
+    await picture.getByText('ri-dev1 · 198.18.5.0/24', { exact: true }).isVisible(),
+    'the chassis link',
+  );
+  // Every service box sits above the bus and the chassis below it, none overlapping another.
+  const bus = await picture.locator('g.net line').boundingBox();
+  const boxes = await picture.locator('g.box > rect:first-of-type').evaluateAll((rects) =>
+    rects.map((rect) => {
+      const r = rect.getBoundingClientRect();
+      return { top: r.top, bottom: r.bottom, left: r.left, right: r.right };
+    }),
+  );
+  const [dhcp, , , , , chassis] = boxes;
+  t.true((dhcp?.bottom ?? 1e9) < (bus?.y ?? 0), 'servers above the bus');
+  t.true((chassis?.top ?? 0) > (bus?.y ?? 1e9), 'the device below it');
+  for (const [i, a] of boxes.entries()) {
+    for (const b of boxes.slice(i + 1)) {
+      const apart =
+        a.right <= b.left || b.right <= a.left || a.bottom <= b.top || b.bottom <= a.top;
+      t.true(apart, 'boxes do not overlap');
+    }
+  }
+  t.true(
+    await picture.getByText('198.18.4.101', { exact: true }).isVisible(),
+    're1 shows its lease',
+  );
   await page.close();
 });
 

@@ -90,6 +90,13 @@ test('a malformed report.json is refused with the file and the field named', asy
     message: /attachments\[0\]\.path must be a relative path inside the report folder/,
   });
 
+  report.scenarios[1].attempts[0].attachments[0].path = 'attachments/a.txt';
+  report.scenarios[1].attempts[0].lab.nodes[5].engines = [{ name: 're0', ipv4: 7 }];
+  writeFileSync(join(dir, 'report.json'), JSON.stringify(report));
+  await t.throwsAsync(readJsonReport(dir), {
+    message: /attempts\[0\]\.lab\.nodes\[5\]\.engines\[0\]\.ipv4 must be a string, found 7/,
+  });
+
   writeFileSync(join(dir, 'report.json'), '{"format": "sztp-lab-report/1",');
   await t.throwsAsync(readJsonReport(dir), { message: /report\.json: not valid JSON/ });
   await t.throwsAsync(readJsonReport(join(dir, 'nope')), { message: /cannot read the report/ });

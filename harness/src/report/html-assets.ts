@@ -75,6 +75,26 @@ tr.error td { color: var(--failed); }
 .seq .tone-error line, .seq .tone-error path { stroke: var(--failed); } .seq .tone-error polygon, .seq .tone-error text.label { fill: var(--failed); }
 .seq .tone-neutral line, .seq .tone-neutral path { stroke: #57606a; } .seq .tone-neutral polygon, .seq .tone-neutral text.label { fill: #24292f; }
 .legend { color: var(--muted); font-size: 12px; margin: 4px 0; }
+.topo { overflow-x: auto; border: 1px solid var(--line); border-radius: 6px; background: #fff; }
+.topo svg { display: block; font: 11px system-ui, sans-serif; }
+.topo .net line { stroke: #57606a; stroke-width: 3; }
+.topo .net text { text-anchor: end; fill: var(--fg); font-weight: 600; paint-order: stroke; stroke: #fff; stroke-width: 4px; }
+.topo .drop { stroke: #8c959f; stroke-width: 1.5; }
+.topo .tap { fill: #57606a; }
+.topo .box > rect { fill: #f6f8fa; stroke: #8c959f; }
+.topo .box .stripe { stroke: none; fill: #8c959f; }
+.topo .kind-dhcp .stripe { fill: #bf8700; } .topo .kind-dns .stripe { fill: #8250df; }
+.topo .kind-redirect-server .stripe { fill: #0969da; } .topo .kind-bootstrap-server .stripe { fill: #1a7f37; }
+.topo .kind-image-server .stripe { fill: #bc4c00; }
+.topo .kind-device > rect { fill: #ddf4ff; stroke: #54aeff; }
+.topo .engine rect { fill: #fff; stroke: #54aeff; }
+.topo text.name { font-weight: 600; fill: var(--fg); }
+.topo text.kind { text-anchor: end; fill: var(--muted); font-size: 10px; }
+.topo text.detail { fill: var(--muted); }
+.topo text.addr { font-family: ui-monospace, monospace; font-size: 10px; fill: var(--fg); }
+.topo .own { fill: #bc4c00; }
+.topo .chassis-link path { fill: none; stroke: #54aeff; stroke-width: 1.5; stroke-dasharray: 5 3; }
+.topo .chassis-link text { text-anchor: middle; fill: var(--muted); font-size: 10px; }
 .legend i { display: inline-block; width: 18px; height: 3px; vertical-align: middle; margin: 0 4px 0 10px; }
 .legend .ok { background: var(--passed); } .legend .error { background: var(--failed); } .legend .neutral { background: #57606a; }
 details.timeline > summary, details.view > summary { cursor: pointer; color: var(--accent); }

@@ -7,6 +7,7 @@ import { SCRIPT, STYLE } from './html-assets.ts';
 import type { Attachment, Attempt, Report, ScenarioResult } from './model.ts';
 import { relativeTime, renderSequence } from './sequence.ts';
 import { formatDuration, isFailure, statusGroup } from './stats.ts';
+import { renderTopology } from './topology.ts';
 import { isInsideFolder } from './validate.ts';
 
 export const INDEX_HTML = 'index.html';
@@ -156,6 +157,7 @@ function attemptBlock(
 ${attempt.error ? html`<pre class="error">${attempt.error}</pre>` : ''}
 ${expectations(attempt)}
 ${steps(attempt)}
+${attempt.lab ? html`<h3>Topology</h3><div class="legend">lab <code>${attempt.lab.name}</code> · hover a box for all it knows${attempt.lab.nodes.some((node) => node.image) ? ' · * runs an image given in the topology' : ''}</div>${renderTopology(attempt.lab)}` : ''}
 ${attempt.messages.length > 0 ? html`<h3>Sequence</h3><div class="legend">arrows:<i class="ok"></i>ok<i class="error"></i>error<i class="neutral"></i>neutral · hover an arrow for its full label</div>${renderSequence(attempt.messages, Number.isNaN(origin) ? Date.parse(attempt.messages[0]?.time ?? '') : origin)}` : ''}
 ${progress(attempt, origin)}
 ${timeline(attempt, origin, id)}

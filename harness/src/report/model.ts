@@ -42,6 +42,36 @@ export interface Attempt {
   /** Progress reports as each server logged them. */
   progress: { server: string; serial: string; type: string; time: string; message?: string }[];
   attachments: Attachment[];
+  /** The lab the attempt ran in, drawn as the topology picture (absent when no lab came up). */
+  lab?: LabView;
+}
+
+/** A lab as the report draws it: its networks, and each node with where it sits on them. */
+export interface LabView {
+  name: string;
+  networks: { name: string; ipv4: string; ipv6?: string }[];
+  nodes: LabViewNode[];
+}
+
+export interface LabViewNode {
+  name: string;
+  /** dhcp, dns, redirect-server, bootstrap-server, image-server or device. */
+  kind: string;
+  network: string;
+  /** A service node's static addresses. */
+  ipv4?: string;
+  ipv6?: string;
+  /** One short line about the node: "kea, DHCPv4+v6", "port 8443", "SN-0001, MX204". */
+  detail?: string;
+  /**
+   * A device's routing engines, with the addresses they leased in this attempt and, in a
+   * dual-RE chassis, their static address on the chassis-internal link.
+   */
+  engines?: { name: string; ipv4?: string; ipv6?: string; chassisIpv4?: string }[];
+  /** A dual-RE device's chassis-internal link (its network's name). */
+  chassisLink?: string;
+  /** The node runs an image given in the topology (`image:`), not the lab's own. */
+  image?: string;
 }
 
 export interface StepResult {

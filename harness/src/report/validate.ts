@@ -104,6 +104,35 @@ function checkAttempt(check: Checker, value: unknown, path: string): void {
       check.fail(`${at}.path`, 'must be a relative path inside the report folder');
     }
   });
+  if (attempt.lab !== undefined) checkLab(check, attempt.lab, `${path}.lab`);
+}
+
+function checkLab(check: Checker, value: unknown, path: string): void {
+  const lab = check.object(value, path);
+  check.string(lab, 'name', path);
+  check.list(lab, 'networks', path).forEach((item, index) => {
+    const at = `${path}.networks[${index}]`;
+    const network = check.object(item, at);
+    check.string(network, 'name', at);
+    check.string(network, 'ipv4', at);
+    check.string(network, 'ipv6', at, true);
+  });
+  check.list(lab, 'nodes', path).forEach((item, index) => {
+    const at = `${path}.nodes[${index}]`;
+    const node = check.object(item, at);
+    for (const key of ['name', 'kind', 'network']) check.string(node, key, at);
+    for (const key of ['ipv4', 'ipv6', 'detail', 'chassisLink', 'image'])
+      check.string(node, key, at, true);
+    if (node.engines === undefined) return;
+    check.list(node, 'engines', at).forEach((engineItem, n) => {
+      const where = `${at}.engines[${n}]`;
+      const engine = check.object(engineItem, where);
+      check.string(engine, 'name', where);
+      check.string(engine, 'ipv4', where, true);
+      check.string(engine, 'ipv6', where, true);
+      check.string(engine, 'chassisIpv4', where, true);
+    });
+  });
 }
 
 /** A path a report may link to or copy: relative, forward slashes, never climbing out. */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage, LabError } from '../common/errors.ts';
 import { Lab, type StartedLab } from '../lab/lab.ts';
+import { labView } from '../lab/lab-view.ts';
 import type { PreparedLab } from '../lab/prepare.ts';
 import { buildMessages, buildTimeline, mergeEvents, type NodeEvent } from '../lab/timeline.ts';
 import type { Attachment, Attempt, StepResult } from '../report/model.ts';
@@ -421,5 +422,16 @@ export async function executeScenario(
       : [],
     progress: progressRows,
     attachments,
+    ...(lab?.prepared
+      ? {
+          lab: labView(
+            lab.name,
+            scenario.topology,
+            lab.networks,
+            (lab.prepared as PreparedLab).placements,
+            events,
+          ),
+        }
+      : {}),
   };
 }
