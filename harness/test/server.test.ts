@@ -540,6 +540,62 @@ test.serial('admin API: change a record at run time, then remove it', async (t) 
   t.is(restored.status, 200);
 });
 
+test.serial('a replay record is answered byte for byte and audited as replay', async (t) => {
+  const captured = JSON.parse(
+    await readFile(
+      new URL('../../scenarios/field/jn-field-0042/reply.json', import.meta.url),
+      'utf8',
+    ),
+  )['ietf-sztp-bootstrap-server:output'] as Record<string, string>;
+  const device = lab.devices['SN-0002'];
+  const replay = {
+    conveyedInformation: captured['conveyed-information'],
+    ownerCertificate: captured['owner-certificate'],
+    ownershipVoucher: captured['ownership-voucher'],
+  };
+  const half = await admin('/devices/SN-0002', {
+    method: 'PUT',
+    body: JSON.stringify({ replay: { ...replay, ownershipVoucher: undefined } }),
+  });
+  t.is(half.status, 400, 'an owner certificate without a voucher is refused');
+  t.regex(String((half.body.error as { message: string }).message), /both/);
+  const put = await admin('/devices/SN-0002', {
+    method: 'PUT',
+    body: JSON.stringify({ replay, reportingLevel: 'verbose' }),
+  });
+  t.is(put.status, 200, JSON.stringify(put.body));
+  t.is(put.body.kind, 'replay');
+  const reply = await curl(lab.url + GBD, {
+    device,
+    trust: lab.pki.tlsTrustAnchor,
+    body: input({ nonce: NONCE }),
+    contentType: JSON_TYPE,
+  });
+  t.is(reply.status, 200);
+  const out = jsonOutput(reply.body);
+  for (const leaf of ['conveyed-information', 'owner-certificate', 'ownership-voucher'])
+    t.is(
+      out[leaf],
+      captured[leaf],
+      `${leaf} goes out as captured (no nonce binding, no re-signing)`,
+    );
+  t.is(out['reporting-level'], 'verbose');
+  const audit = await admin('/audit?serial=SN-0002&limit=1');
+  t.like((audit.body.entries as Record<string, unknown>[])[0], {
+    rpc: 'get-bootstrapping-data',
+    status: 200,
+    outcome: 'replay',
+    signed: true,
+  });
+  const restored = await admin('/devices/SN-0002', {
+    method: 'PUT',
+    body: JSON.stringify({
+      onboarding: { configuration: 'AA==', 'configuration-handling': 'replace' },
+    }),
+  });
+  t.is(restored.status, 200);
+});
+
 test.serial(
   "faults: status, delay, drop, corrupted signature, another device's voucher, wrong content type",
   async (t) => {

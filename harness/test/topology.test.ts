@@ -339,11 +339,11 @@ const invalid: [string, (doc: Doc) => void, RegExp][] = [
     /records\.redirect\.SN-0001\.redirect\[0\]\.server: "router1" is not a node of kind bootstrap-server or redirect-server \(it is a device node\)/,
   ],
   [
-    'record with neither onboarding nor redirect',
+    'record with none of onboarding, redirect and replay',
     (d) => {
       d.records.redirect['SN-0001'] = { signed: true };
     },
-    /records\.redirect\.SN-0001 must have either onboarding or redirect/,
+    /records\.redirect\.SN-0001 must have exactly one of onboarding, redirect and replay/,
   ],
   [
     'configuration without its handling',

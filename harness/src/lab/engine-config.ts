@@ -71,15 +71,24 @@ export function writeEngineConfig(
       idevidTrustAnchors: [`${IN_CONTAINER}/idevid-root.pem`],
     };
   }
+  const pem = (path: string) => readFileSync(path, 'utf8');
+  // An anchor file of the topology may hold several CA certificates; the engine reads the first
+  // of each file it is given, so each certificate gets a file of its own.
+  const certificates = (path: string) =>
+    pem(path).match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
   const anchors: Record<string, string[]> = {
-    bootstrapTrustAnchors: node.trustsServers ? [pki.tlsTrustAnchor] : [],
-    voucherTrustAnchors: [pki.voucherTrustAnchor],
-    imageTrustAnchors: [pki.tlsTrustAnchor],
+    bootstrapTrustAnchors: node.trustsServers ? [pem(pki.tlsTrustAnchor)] : [],
+    // The lab's MASA, then any the topology adds (a manufacturer's CA for captured vouchers).
+    voucherTrustAnchors: [
+      pem(pki.voucherTrustAnchor),
+      ...node.voucherTrustAnchors.flatMap(certificates),
+    ],
+    imageTrustAnchors: [pem(pki.tlsTrustAnchor)],
   };
-  for (const [key, paths] of Object.entries(anchors)) {
-    config[key] = paths.map((path, i) => {
+  for (const [key, texts] of Object.entries(anchors)) {
+    config[key] = texts.map((text, i) => {
       const file = `${key}-${i}.pem`;
-      writeFileSync(join(engine.configDir, file), readFileSync(path));
+      writeFileSync(join(engine.configDir, file), text.endsWith('\n') ? text : `${text}\n`);
       return `${IN_CONTAINER}/${file}`;
     });
   }

@@ -12,9 +12,11 @@ import {
 } from '../runtime/dhcp-config.ts';
 import type { LabNetwork } from '../runtime/networks.ts';
 import { nginxConfig } from '../runtime/web-config.ts';
+import { capturedToWire, readCapturedOutput } from '../sztp/bootstrap-output.ts';
 import { encodeBootstrapServerList } from '../sztp/dhcp-option.ts';
 import { namedConf, zoneFile } from '../sztp/dns-zone.ts';
 import { buildFirmware } from '../sztp/firmware.ts';
+import { displayName } from '../topology/problems.ts';
 import type {
   DhcpNode,
   DnsNode,
@@ -133,6 +135,11 @@ export function serverRecord(
     ...(record.voucher ? { voucher: record.voucher } : {}),
     ...(record.crls ? { crls: record.crls } : {}),
   };
+  if (record.replay) {
+    // Read now, not when the topology loaded: a records step may name a file written since.
+    out.replay = capturedToWire(readCapturedOutput(record.replay, displayName(record.replay)));
+    return out;
+  }
   if (record.redirect) {
     out.redirect = record.redirect.map((entry) => {
       const node = topology.nodes[entry.server] as ServerNode;
@@ -383,6 +390,19 @@ export async function prepareLab(
             'TOPOLOGY_INVALID',
             `dns "${name}": no record for ${serial} on ${server}`,
           );
+        if (record.replay) {
+          // Captured bootstrapping data goes into TXT as it is, like the server answers it.
+          const captured = readCapturedOutput(record.replay, displayName(record.replay));
+          devices.push({
+            serial,
+            artifacts: {
+              ci: captured.conveyedInformation,
+              ...(captured.ownerCertificate ? { oc: captured.ownerCertificate } : {}),
+              ...(captured.ownershipVoucher ? { ov: captured.ownershipVoucher } : {}),
+            },
+          });
+          continue;
+        }
         const wire = serverRecord(topology, { placements, images, pkiDir, pki }, record);
         const doc = wire.redirect
           ? {

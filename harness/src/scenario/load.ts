@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { LabError } from '../common/errors.ts';
 import { resolveRecord } from '../topology/defaults.ts';
 import { deepFreeze, parseTopology, readText, readYaml } from '../topology/load.ts';
+import { recordPaths, topologyPaths } from '../topology/paths.ts';
 import {
   displayName,
   type Problem,
@@ -71,11 +72,13 @@ export async function loadScenario(path: string): Promise<Scenario> {
     TOPOLOGY_INVALID,
   );
   // A patched document no longer lines up with the topology file, so no line numbers then.
+  // Paths in the topology are relative to it, paths in the patch to the scenario.
+  const topologyDoc = topologyPaths(topologyYaml.doc, dirname(topologyPath));
   const topology =
     raw.patch === undefined
-      ? parseTopology(topologyYaml.doc, topologyFile, topologyYaml.locate)
+      ? parseTopology(topologyDoc, topologyFile, topologyYaml.locate)
       : parseTopology(
-          mergePatch(topologyYaml.doc, (doc as Raw).patch),
+          mergePatch(topologyDoc, topologyPaths((doc as Raw).patch, dirname(resolve(path)))),
           `${topologyFile} (patched by ${file})`,
         );
 
@@ -93,7 +96,9 @@ function buildScenario(raw: Raw, topology: Topology, file: string): Scenario {
     tags: (raw.tags as string[] | undefined) ?? [],
     topology,
     timeoutMs,
-    steps: ((raw.steps as Raw[] | undefined) ?? []).map((step) => buildStep(step, timeoutMs)),
+    steps: ((raw.steps as Raw[] | undefined) ?? []).map((step) =>
+      buildStep(step, timeoutMs, dirname(resolve(file))),
+    ),
     expect: buildExpectations((raw.expect as Raw | undefined) ?? {}),
   };
   if (typeof raw.description === 'string') scenario.description = raw.description;
@@ -112,7 +117,7 @@ function present(source: Raw, keys: Record<string, string>): Record<never, never
   return out;
 }
 
-function buildStep(step: Raw, scenarioTimeoutMs: number): Step {
+function buildStep(step: Raw, scenarioTimeoutMs: number, baseDir: string): Step {
   const [key, value] = Object.entries(step)[0] as [string, unknown];
   switch (key) {
     case 'powerOn':
@@ -149,7 +154,8 @@ function buildStep(step: Raw, scenarioTimeoutMs: number): Step {
         kind: 'records',
         server: records.server as string,
         serial: records.serial as string,
-        record: resolveRecord(records.record as Raw),
+        // A captured reply a records step names is relative to the scenario file.
+        record: resolveRecord(recordPaths(records.record, baseDir) as Raw),
       };
     }
     case 'fault':

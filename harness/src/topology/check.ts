@@ -1,5 +1,11 @@
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { errorMessage } from '../common/errors.ts';
+import { readCapturedOutput } from '../sztp/bootstrap-output.ts';
 import {
   closest,
+  displayName,
   dottedPath as dottedPathOf,
   type PathSegment,
   type Problem,
@@ -77,6 +83,12 @@ export function topologyProblems(topology: Topology, file: string, locate?: Loca
   const networkNames = Object.keys(topology.networks);
   for (const [name, node] of nodes) {
     const path = ['nodes', name];
+    if (node.kind === 'device') {
+      for (const [index, anchor] of node.voucherTrustAnchors.entries()) {
+        const problem = anchorProblem(anchor);
+        if (problem) report([...path, 'voucher-trust-anchors', index], problem);
+      }
+    }
     if (node.network === undefined) {
       report(
         [...path, 'network'],
@@ -182,6 +194,33 @@ function recordProblems(
   for (const [index, entry] of (record.redirect ?? []).entries()) {
     expectNode([...path, 'redirect', index, 'server'], entry.server, SERVER_KINDS);
   }
+  if (record.replay !== undefined) {
+    try {
+      readCapturedOutput(resolve(record.replay), displayName(record.replay));
+    } catch (error) {
+      report([...path, 'replay'], errorMessage(error));
+    }
+  }
+}
+
+/** A voucher trust anchor file must hold at least one PEM certificate that parses. */
+function anchorProblem(path: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(resolve(path), 'latin1');
+  } catch (error) {
+    return `${displayName(path)}: cannot read it (${(error as NodeJS.ErrnoException).code ?? error})`;
+  }
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) return `${displayName(path)}: holds no PEM certificate`;
+  for (const block of blocks) {
+    try {
+      new X509Certificate(block);
+    } catch (error) {
+      return `${displayName(path)}: a certificate does not parse (${errorMessage(error)})`;
+    }
+  }
+  return undefined;
 }
 
 /** Checks one record on its own (a scenario's records step); the serial is checked by the caller. */

@@ -31,6 +31,7 @@ export const KIND_DEFAULTS: Record<NodeSpec['kind'], Raw> = {
     sources: ['dhcp4'],
     wellKnownServers: [],
     trustsServers: true,
+    voucherTrustAnchors: [],
     clock: { mode: 'system', skewSeconds: 0 },
     powerOn: true,
   },

@@ -1,8 +1,10 @@
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { errorMessage } from '../common/errors.ts';
 import { topologyProblems } from './check.ts';
 import { resolveTopology } from './defaults.ts';
+import { topologyPaths } from './paths.ts';
 import { displayName, type Problem, TOPOLOGY_INVALID, throwProblems } from './problems.ts';
 import { camelize, type Locate, schemaProblems } from './schema.ts';
 import type { Topology } from './types.ts';
@@ -83,7 +85,8 @@ export function parseTopology(doc: unknown, file: string, locate?: Locate): Topo
 /** A topology from YAML text; `file` names it in messages. */
 export function topologyFromYaml(text: string, file: string): Topology {
   const { doc, locate } = readYaml(text, file, TOPOLOGY_INVALID);
-  return parseTopology(doc, file, locate);
+  // Files the topology names (captured replies, trust anchors) are relative to it.
+  return parseTopology(topologyPaths(doc, dirname(resolve(file))), file, locate);
 }
 
 /** Reads, validates and freezes a topology file. */

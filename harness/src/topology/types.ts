@@ -87,6 +87,8 @@ export interface DeviceNode extends NodeBase {
   wellKnownServers: string[];
   /** Whether the device holds the lab's TLS trust anchor for bootstrap servers. */
   trustsServers: boolean;
+  /** More voucher trust anchors (PEM files, absolute paths), beside the lab's own MASA. */
+  voucherTrustAnchors: string[];
   /** Clock: system time shifted by skewSeconds, or none (a clockless device). */
   clock: { mode: 'system' | 'none'; skewSeconds: number };
   /** Power on when the lab comes up (scenarios may power devices on themselves). */
@@ -132,4 +134,9 @@ export interface RecordSpec {
   crls?: 'none' | 'valid' | 'owner-revoked';
   /** The answer to signed-data-preferred: Appendix B promotion, or the data signed. */
   untrusted: 'promote' | 'signed';
+  /**
+   * Bootstrapping data captured elsewhere, answered as it is: a JSON get-bootstrapping-data
+   * reply or a folder of `.cms` files (an absolute path once loaded).
+   */
+  replay?: string;
 }

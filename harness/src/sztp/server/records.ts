@@ -14,12 +14,23 @@ export interface RedirectEntry {
 
 export type VoucherBinding = 'auto' | 'nonce' | 'expiry';
 
+/**
+ * Bootstrapping data captured elsewhere (a router in the field, another server), answered
+ * byte for byte: this server neither signs nor checks it, the device does.
+ */
+export interface ReplayedOutput {
+  conveyedInformation: Buffer;
+  ownerCertificate?: Buffer;
+  ownershipVoucher?: Buffer;
+}
+
 /** What the server answers one device: the record after validation (see records.md in README). */
 export interface DeviceRecord {
   serial: string;
   response:
     | { kind: 'onboarding'; info: Record<string, unknown> }
-    | { kind: 'redirect'; servers: RedirectEntry[] };
+    | { kind: 'redirect'; servers: RedirectEntry[] }
+    | { kind: 'replay'; output: ReplayedOutput };
   signed: boolean;
   /** Encoding of the conveyed information inside the CMS. */
   encoding: 'json' | 'xml';
@@ -62,6 +73,7 @@ const RECORD_KEYS = [
   'untrusted',
   'password',
   'crls',
+  'replay',
 ] as const;
 
 export function isValidSerial(serial: string): boolean {
@@ -75,11 +87,14 @@ export function parseDeviceRecord(serial: string, shape: Shape, baseDir: string)
   const o = shape.object(RECORD_KEYS);
   const hasOnboarding = shape.at('onboarding').present;
   const hasRedirect = shape.at('redirect').present;
-  if (hasOnboarding === hasRedirect)
-    shape.fail('must have exactly one of "onboarding" and "redirect"');
+  const hasReplay = shape.at('replay').present;
+  if ([hasOnboarding, hasRedirect, hasReplay].filter(Boolean).length !== 1)
+    shape.fail('must have exactly one of "onboarding", "redirect" and "replay"');
 
   let response: DeviceRecord['response'];
-  if (hasOnboarding) {
+  if (hasReplay) {
+    response = { kind: 'replay', output: parseReplay(shape.at('replay')) };
+  } else if (hasOnboarding) {
     const info = shape.at('onboarding').object();
     try {
       validateConveyedInfo({ [`${CI_MODULE}:onboarding-information`]: info });
@@ -134,6 +149,31 @@ export function parseDeviceRecord(serial: string, shape: Shape, baseDir: string)
   const password = shape.at('password').optionalString();
   if (password !== undefined) record.password = password;
   return record;
+}
+
+const REPLAY_KEYS = ['conveyedInformation', 'ownerCertificate', 'ownershipVoucher'] as const;
+
+/** `{conveyedInformation, ownerCertificate?, ownershipVoucher?}`, each base64 DER. */
+function parseReplay(shape: Shape): ReplayedOutput {
+  shape.object(REPLAY_KEYS);
+  const der = (key: (typeof REPLAY_KEYS)[number]) => {
+    const at = shape.at(key);
+    const text = at.optionalString();
+    if (text === undefined) return undefined;
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text)) at.fail('must be base64 (DER)');
+    return Buffer.from(text, 'base64');
+  };
+  const conveyedInformation =
+    der('conveyedInformation') ?? shape.at('conveyedInformation').fail('is required');
+  const ownerCertificate = der('ownerCertificate');
+  const ownershipVoucher = der('ownershipVoucher');
+  if (!ownerCertificate !== !ownershipVoucher)
+    shape.fail('must have both "ownerCertificate" and "ownershipVoucher", or neither');
+  return {
+    conveyedInformation,
+    ...(ownerCertificate ? { ownerCertificate } : {}),
+    ...(ownershipVoucher ? { ownershipVoucher } : {}),
+  };
 }
 
 /** Validates a records document: `{"devices": {SERIAL: record, ...}}`. */

@@ -17,7 +17,13 @@ import {
   negotiate,
   requestEncoding,
 } from './media.ts';
-import { ResponseBuilder, readCertificates, renderedBody, type Variant } from './responses.ts';
+import {
+  type Output,
+  ResponseBuilder,
+  readCertificates,
+  renderedBody,
+  type Variant,
+} from './responses.ts';
 import { RestconfError, renderError, rpcPath } from './restconf-errors.ts';
 import {
   parseBootstrapRequest,
@@ -216,9 +222,16 @@ export async function startServer(
     const input = parseBootstrapRequest(body, reqEnc);
     const record = who.record;
     const socket = res.req.socket as TLSSocket;
-    let variant: Variant;
+    let variant: Variant | undefined;
     let signed: boolean;
-    if (record.response.kind === 'redirect') {
+    let replayed: Output | undefined;
+    if (record.response.kind === 'replay') {
+      // Captured bootstrapping data goes out as it came, whichever role this server plays:
+      // the device, not this server, decides whether it is good.
+      replayed = { ...record.response.output };
+      if (onboarding) replayed.reportingLevel = record.reportingLevel;
+      signed = replayed.ownerCertificate !== undefined;
+    } else if (record.response.kind === 'redirect') {
       if (!redirect)
         throw new RestconfError(
           404,
@@ -250,7 +263,7 @@ export async function startServer(
         variant = { kind: 'onboarding', signed };
       }
     }
-    if (signed && record.voucher.binding === 'nonce' && !input.nonce) {
+    if (!replayed && signed && record.voucher.binding === 'nonce' && !input.nonce) {
       throw new RestconfError(
         400,
         'application',
@@ -262,12 +275,14 @@ export async function startServer(
       );
     }
     const nonce = record.voucher.binding === 'expiry' ? undefined : input.nonce;
-    const base = await builder.output(record, variant, {
-      signed,
-      onboardingServer: onboarding,
-      ...(nonce ? { nonce } : {}),
-      ...(who.certificate ? { idevid: who.certificate } : {}),
-    });
+    const base =
+      replayed ??
+      (await builder.output(record, variant as Variant, {
+        signed,
+        onboardingServer: onboarding,
+        ...(nonce ? { nonce } : {}),
+        ...(who.certificate ? { idevid: who.certificate } : {}),
+      }));
     let contentType = MEDIA_TYPE[x.encoding];
     const out = hits.length > 0 ? { ...base } : base;
     for (const f of hits) {
@@ -279,7 +294,7 @@ export async function startServer(
           out.ownerCertificate = corrupt(out.ownerCertificate);
         if (a.artifact === 'ownership-voucher' && out.ownershipVoucher)
           out.ownershipVoucher = corrupt(out.ownershipVoucher);
-      } else if (a.kind === 'other-voucher' && builder.canSign) {
+      } else if (a.kind === 'other-voucher' && builder.canSign && variant) {
         out.ownershipVoucher = await builder.voucher(record, a.serial, nonce, who.certificate);
         out.ownerCertificate ??= (
           await builder.output(record, variant, { signed: true, onboardingServer: onboarding })
@@ -289,7 +304,7 @@ export async function startServer(
       }
     }
     const reply = renderedBody(out, x.encoding);
-    const outcome = variant.kind;
+    const outcome = variant?.kind ?? 'replay';
     finish(x, 200, outcome, {
       signed,
       nonce: nonce !== undefined,
