@@ -6,6 +6,7 @@ import { serverRecord } from '../src/lab/prepare.ts';
 import type { PkiManifest } from '../src/pki/lab-pki.ts';
 import { loadScenario } from '../src/scenario/load.ts';
 import { readCapturedOutput } from '../src/sztp/bootstrap-output.ts';
+import { renderOutput } from '../src/sztp/server/responses.ts';
 import { loadTopology } from '../src/topology/load.ts';
 import type { DeviceNode } from '../src/topology/types.ts';
 
@@ -43,6 +44,23 @@ test('captured data reads from a JSON reply, wrapped or not, and from a folder o
     JSON.stringify({ [OUTPUT]: { 'conveyed-information': leaves['conveyed-information'] } }),
   );
   t.is(readCapturedOutput(join(dir, 'unsigned.json')).ownerCertificate, undefined);
+});
+
+test('an XML reply, as the lab server renders one, reads the same as the JSON one', (t) => {
+  const dir = scratch(t);
+  const captured = readCapturedOutput(join(FIELD, 'reply.json'));
+  const xml = renderOutput({ ...captured, reportingLevel: 'verbose' }, 'xml');
+  writeFileSync(join(dir, 'reply.xml'), `<?xml version="1.0" encoding="UTF-8"?>\n${xml}`);
+  t.deepEqual(readCapturedOutput(join(dir, 'reply.xml')), captured);
+
+  writeFileSync(join(dir, 'other.xml'), xml.replace('ietf-sztp-bootstrap-server"', 'other"'));
+  t.throws(() => readCapturedOutput(join(dir, 'other.xml')), {
+    message: /must have <output xmlns="urn:ietf:params:xml:ns:yang:ietf-sztp-bootstrap-server">/,
+  });
+  writeFileSync(join(dir, 'broken.xml'), '<output xmlns="x">');
+  t.throws(() => readCapturedOutput(join(dir, 'broken.xml')), {
+    message: /broken\.xml: is not an XML get-bootstrapping-data reply/,
+  });
 });
 
 test('bad captured data is refused with the file and what is wrong', (t) => {

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabError } from '../common/errors.ts';
 import { ArtifactFiles } from '../pki/artifacts.ts';
+import { parseXml } from '../pki/xml.ts';
 
 /**
  * Bootstrapping data captured elsewhere (from a router in the field, another vendor's server,
@@ -15,6 +16,7 @@ export interface CapturedOutput {
 }
 
 const OUTPUT = 'ietf-sztp-bootstrap-server:output';
+const BOOTSTRAP_NS = 'urn:ietf:params:xml:ns:yang:ietf-sztp-bootstrap-server';
 const LEAVES = {
   conveyedInformation: 'conveyed-information',
   ownerCertificate: 'owner-certificate',
@@ -22,10 +24,11 @@ const LEAVES = {
 } as const;
 
 /**
- * Reads captured bootstrapping data from `path`: either a get-bootstrapping-data reply in JSON
+ * Reads captured bootstrapping data from `path`: a get-bootstrapping-data reply in JSON
  * (`{"ietf-sztp-bootstrap-server:output": {"conveyed-information": base64, ...}}`, or the
- * same object unwrapped), or a folder in the removable-storage layout of RFC 8572 section
- * 4.1 (`conveyed-information.cms`, and `owner-certificate.cms` with `ownership-voucher.cms`),
+ * same object unwrapped) or in XML (`<output xmlns="urn:ietf:params:xml:ns:yang:ietf-sztp-
+ * bootstrap-server">`), or a folder in the removable-storage layout of RFC 8572 section 4.1
+ * (`conveyed-information.cms`, and `owner-certificate.cms` with `ownership-voucher.cms`),
  * which is also what `sztp-lab artifacts create` writes. Errors name the file and the leaf.
  */
 export function readCapturedOutput(path: string, shown = path): CapturedOutput {
@@ -35,7 +38,7 @@ export function readCapturedOutput(path: string, shown = path): CapturedOutput {
   } catch (error) {
     throw invalid(shown, `cannot read it (${(error as NodeJS.ErrnoException).code ?? error})`);
   }
-  const found = isFolder ? fromFolder(path, shown) : fromJson(path, shown);
+  const found = isFolder ? fromFolder(path, shown) : fromReply(path, shown);
   if (!found.conveyedInformation) throw invalid(shown, 'has no conveyed-information');
   if (!!found.ownerCertificate !== !!found.ownershipVoucher)
     throw invalid(
@@ -62,10 +65,26 @@ function fromFolder(path: string, shown: string): Partial<CapturedOutput> {
   return out;
 }
 
-function fromJson(path: string, shown: string): Partial<CapturedOutput> {
+function fromReply(path: string, shown: string): Partial<CapturedOutput> {
+  const text = readFileSync(path, 'utf8');
+  const leaves = text.trimStart().startsWith('<')
+    ? xmlLeaves(text, shown)
+    : jsonLeaves(text, shown);
+  const out: Partial<CapturedOutput> = {};
+  for (const [key, leaf] of Object.entries(LEAVES) as [keyof CapturedOutput, string][]) {
+    const value = leaves[leaf];
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || !/^[A-Za-z0-9+/\s]+={0,2}\s*$/.test(value))
+      throw invalid(shown, `${leaf} must be base64 text`);
+    out[key] = Buffer.from(value, 'base64');
+  }
+  return out;
+}
+
+function jsonLeaves(text: string, shown: string): Record<string, unknown> {
   let doc: unknown;
   try {
-    doc = JSON.parse(readFileSync(path, 'utf8'));
+    doc = JSON.parse(text);
   } catch (error) {
     throw invalid(shown, `is not a JSON get-bootstrapping-data reply: ${(error as Error).message}`);
   }
@@ -76,15 +95,25 @@ function fromJson(path: string, shown: string): Partial<CapturedOutput> {
     | undefined;
   if (!output || typeof output !== 'object' || Array.isArray(output))
     throw invalid(shown, `must hold an object "${OUTPUT}" (or its content)`);
-  const out: Partial<CapturedOutput> = {};
-  for (const [key, leaf] of Object.entries(LEAVES) as [keyof CapturedOutput, string][]) {
-    const value = output[leaf];
-    if (value === undefined) continue;
-    if (typeof value !== 'string' || !/^[A-Za-z0-9+/\s]+={0,2}\s*$/.test(value))
-      throw invalid(shown, `${leaf} must be base64 text`);
-    out[key] = Buffer.from(value, 'base64');
+  return output;
+}
+
+/** The leaves of an XML reply: `<output>` in the bootstrap-server namespace, one text each. */
+function xmlLeaves(text: string, shown: string): Record<string, unknown> {
+  let root: ReturnType<typeof parseXml>;
+  try {
+    root = parseXml(text);
+  } catch (error) {
+    throw invalid(shown, `is not an XML get-bootstrapping-data reply: ${(error as Error).message}`);
   }
-  return out;
+  if (root.name !== 'output' || root.ns !== BOOTSTRAP_NS)
+    throw invalid(shown, `must have <output xmlns="${BOOTSTRAP_NS}"> as its root element`);
+  const leaves: Record<string, unknown> = {};
+  for (const child of root.children) {
+    if (child.name in leaves) throw invalid(shown, `has <${child.name}> twice`);
+    leaves[child.name] = child.text;
+  }
+  return leaves;
 }
 
 function invalid(file: string, problem: string): LabError {
