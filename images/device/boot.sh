@@ -40,6 +40,15 @@ else
 fi
 if [ $# -eq 0 ] || [ "$1" = run ]; then
   if [ $# -gt 0 ]; then shift; fi
+  # The lab may start an engine before its configuration is written (its TPM comes up
+  # meanwhile); device.json is renamed into place last, so its presence means all is there.
+  CONFIG=/etc/sztp-lab/device.json
+  i=0
+  until [ -e "$CONFIG" ]; do
+    i=$((i + 1))
+    if [ "$i" -gt 3000 ]; then echo "sztp-lab: no $CONFIG after 30 s" >&2; exit 1; fi
+    sleep 0.01
+  done
   # The lab passes its prebuilt bundle of the device program (see harness/src/runtime/
   # bundles.ts); without one, the same program runs from the sources through tsx.
   exec node "${SZTP_LAB_DEVICE_ENTRY:-/opt/sztp-lab/harness/bin/sztp-lab-device.js}" "$@"

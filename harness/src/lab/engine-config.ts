@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LabNetwork } from '../runtime/networks.ts';
 import type { DeviceNode, DnsNode, ServerNode, Topology } from '../topology/types.ts';
@@ -92,5 +92,9 @@ export function writeEngineConfig(
       return `${IN_CONTAINER}/${file}`;
     });
   }
-  writeFileSync(join(engine.configDir, 'device.json'), `${JSON.stringify(config, null, 2)}\n`);
+  // device.json goes last and whole (renamed into place): an engine started before the lab was
+  // prepared waits at boot until it appears, and must then find the anchors beside it.
+  const file = join(engine.configDir, 'device.json');
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(config, null, 2)}\n`);
+  renameSync(`${file}.tmp`, file);
 }

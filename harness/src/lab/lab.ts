@@ -109,7 +109,33 @@ export class StartedLab implements AsyncDisposable {
     // The networks are created while the PKI's CAs are made (see prepareLab).
     const networks = this.#createNetworks();
     networks.catch(() => {});
-    const prepared = await prepareLab(t, this.runDir, networks);
+    const preparing = prepareLab(t, this.runDir, networks);
+    preparing.catch(() => {});
+    for (const [nodeName, node] of Object.entries(t.nodes)) {
+      if (node.kind === 'device') this.#addEngines(nodeName, node as DeviceNode);
+    }
+    // Devices powered on by the topology start as soon as their networks and the program
+    // bundles exist, while the PKI and the configurations are still being made: a routing
+    // engine's container, TPM and identity key take longest to come up, and our device image
+    // waits at boot until its configuration is written. The factory certificate that lets a
+    // device boot is only installed once every service is ready (the gate), so no device looks
+    // for a server too early.
+    const gate = deferred();
+    const powered = Object.entries(t.nodes)
+      .filter(([, node]) => node.kind === 'device' && (node as DeviceNode).powerOn)
+      .map(([nodeName]) => nodeName);
+    const devices = (async () => {
+      await networks;
+      this.#bundles = await bundles;
+      await Promise.all(powered.map((name) => this.powerOn(name, gate.promise, preparing)));
+    })();
+    devices.catch(() => {});
+    const prepared = await preparing.catch(async (error: unknown) => {
+      // Every start settles before a failure is reported, so stop() finds all containers.
+      gate.fail(error);
+      await devices.catch(() => {});
+      throw error;
+    });
     const subnets = [...this.networks.values()].map((n) => n.ipv4.subnet);
     this.#log(`networks ${subnets.join(', ')}; PKI and configurations written`);
     this.prepared = prepared;
@@ -127,29 +153,25 @@ export class StartedLab implements AsyncDisposable {
       const at = [...this.#readyAt].map(([node, ms]) => `${node} ${(ms / 1000).toFixed(2)} s`);
       this.#log(`${infra.length} service nodes ready (${at.join(', ')})`);
     })();
-    // Devices powered on by the topology start meanwhile: their containers, TPMs and identity
-    // keys come up while the services do, and the factory certificate that lets them boot is
-    // only installed once every service is ready, so no device looks for a server too early.
-    const devices: Promise<void>[] = [];
-    for (const [nodeName, node] of Object.entries(t.nodes)) {
-      if (node.kind !== 'device') continue;
-      for (const re of (node as DeviceNode).routingEngines) {
-        const key = `${nodeName}/${re}`;
-        const dir = join(this.runDir, 'devices', nodeName, re);
-        this.engines.set(key, {
-          device: nodeName,
-          re,
-          stateDir: join(dir, 'state'),
-          configDir: join(dir, 'config'),
-        });
-      }
-      if ((node as DeviceNode).powerOn) devices.push(this.powerOn(nodeName, servicesReady));
-    }
+    servicesReady.then(gate.open, gate.fail);
     // Every start settles before a failure is reported, so stop() finds all containers.
-    const outcomes = await Promise.allSettled([servicesReady, ...devices]);
+    const outcomes = await Promise.allSettled([servicesReady, devices]);
     const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failed) throw failed.reason;
     this.upTimings.readyMs = this.#sinceUp();
+  }
+
+  /** Registers a device's routing engines: their state and configuration folders. */
+  #addEngines(nodeName: string, node: DeviceNode): void {
+    for (const re of node.routingEngines) {
+      const dir = join(this.runDir, 'devices', nodeName, re);
+      this.engines.set(`${nodeName}/${re}`, {
+        device: nodeName,
+        re,
+        stateDir: join(dir, 'state'),
+        configDir: join(dir, 'config'),
+      });
+    }
   }
 
   /**
@@ -327,8 +349,18 @@ export class StartedLab implements AsyncDisposable {
     return found;
   }
 
-  /** Powers a device on: each routing engine's container starts (created on first power-on). */
-  async powerOn(device: string, factoryGate?: Promise<void>): Promise<void> {
+  /**
+   * Powers a device on: each routing engine's container starts (created on first power-on).
+   * With `preparing` (lab start), an engine running our device image starts before the lab is
+   * prepared and gets its configuration once it is (the image's boot waits for it); one
+   * running a user image starts only then, as its boot may not wait. The factory certificate
+   * waits for `factoryGate`.
+   */
+  async powerOn(
+    device: string,
+    factoryGate?: Promise<void>,
+    preparing?: Promise<PreparedLab>,
+  ): Promise<void> {
     const factories: Promise<void>[] = [];
     for (const engine of this.#engines(device)) {
       if (engine.node) {
@@ -340,10 +372,10 @@ export class StartedLab implements AsyncDisposable {
       const node = this.topology.nodes[engine.device] as DeviceNode;
       mkdirSync(engine.configDir, { recursive: true });
       mkdirSync(engine.stateDir, { recursive: true });
-      const prepared = this.prepared as PreparedLab;
-      const pki = prepared.pki;
       const link = this.networks.get(`ri-${engine.device}`);
-      writeEngineConfig(this.topology, prepared, engine, link);
+      const early = preparing !== undefined && node.image === undefined;
+      let prepared = early ? undefined : await (preparing ?? (this.prepared as PreparedLab));
+      if (prepared) writeEngineConfig(this.topology, prepared, engine, link);
       const network = this.networks.get(node.network) as LabNetwork;
       engine.node = await startNode({
         lab: this.name,
@@ -371,8 +403,13 @@ export class StartedLab implements AsyncDisposable {
       this.#started();
       factories.push(
         (async () => {
+          if (!prepared) {
+            prepared = await (preparing as Promise<PreparedLab>);
+            writeEngineConfig(this.topology, prepared, engine, link);
+          }
           // A rogue backup gets its DevID from a CA that is not the manufacturer's.
-          const issuer = engine.re === 're1' && node.rogueRe1 ? await this.#roguePki() : pki;
+          const issuer =
+            engine.re === 're1' && node.rogueRe1 ? await this.#roguePki() : prepared.pki;
           // The engine makes its key and CSR meanwhile; its certificate waits for the gate.
           await factoryGate;
           await provideIdevid(engine.stateDir, node.serial, issuer, node.model);
@@ -563,4 +600,16 @@ export class StartedLab implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop({ purge: true });
   }
+}
+
+/** A promise with its resolve and reject at hand (the factory gate). */
+function deferred(): { promise: Promise<void>; open: () => void; fail: (error: unknown) => void } {
+  let open: () => void = () => {};
+  let fail: (error: unknown) => void = () => {};
+  const promise = new Promise<void>((resolve, reject) => {
+    open = resolve;
+    fail = reject;
+  });
+  promise.catch(() => {});
+  return { promise, open, fail };
 }
