@@ -1,5 +1,6 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { certificatesFromPem, certificatesToPem } from '../pki/pem.ts';
 import type { LabNetwork } from '../runtime/networks.ts';
 import type { DeviceNode, DnsNode, ServerNode, Topology } from '../topology/types.ts';
 import type { Placement, PreparedLab } from './prepare.ts';
@@ -75,7 +76,7 @@ export function writeEngineConfig(
   // An anchor file of the topology may hold several CA certificates; the engine reads the first
   // of each file it is given, so each certificate gets a file of its own.
   const certificates = (path: string) =>
-    pem(path).match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+    certificatesFromPem(pem(path)).map((der) => certificatesToPem([der]));
   const anchors: Record<string, string[]> = {
     bootstrapTrustAnchors: node.trustsServers ? [pem(pki.tlsTrustAnchor)] : [],
     // The lab's MASA, then any the topology adds (a manufacturer's CA for captured vouchers).

@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { errorMessage } from '../common/errors.ts';
+import { certificatesFromPem } from '../pki/pem.ts';
 import { readCapturedOutput } from '../sztp/bootstrap-output.ts';
 import {
   closest,
@@ -211,11 +212,11 @@ function anchorProblem(path: string): string | undefined {
   } catch (error) {
     return `${displayName(path)}: cannot read it (${(error as NodeJS.ErrnoException).code ?? error})`;
   }
-  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  if (blocks.length === 0) return `${displayName(path)}: holds no PEM certificate`;
-  for (const block of blocks) {
+  const ders = certificatesFromPem(text);
+  if (ders.length === 0) return `${displayName(path)}: holds no PEM certificate`;
+  for (const der of ders) {
     try {
-      new X509Certificate(block);
+      new X509Certificate(der);
     } catch (error) {
       return `${displayName(path)}: a certificate does not parse (${errorMessage(error)})`;
     }
