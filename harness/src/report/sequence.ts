@@ -93,7 +93,8 @@ export function relativeTime(time: string, origin: number): string {
   return `+${((at - origin) / 1000).toFixed(3)}s`;
 }
 
-function clip(text: string, pixels: number): string {
-  const fits = Math.max(4, Math.floor(pixels / CHAR));
+/** `text` cut with an ellipsis to about `pixels` of 11 px text (the diagrams' label size). */
+export function clip(text: string, pixels: number, charWidth = CHAR): string {
+  const fits = Math.max(4, Math.floor(pixels / charWidth));
   return text.length <= fits ? text : `${text.slice(0, fits - 1)}…`;
 }
