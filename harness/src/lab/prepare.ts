@@ -383,27 +383,9 @@ export async function prepareLab(
       const own = placements.get(name);
       servers.push({ name: 'ns', addresses: [own?.ipv4 ?? ''] });
       const devices = [];
-      for (const [serial, server] of Object.entries(spec.txt)) {
-        const record = topology.records[server]?.[serial];
-        if (!record)
-          throw new LabError(
-            'TOPOLOGY_INVALID',
-            `dns "${name}": no record for ${serial} on ${server}`,
-          );
-        if (record.replay) {
-          // Captured bootstrapping data goes into TXT as it is, like the server answers it.
-          const captured = readCapturedOutput(record.replay, displayName(record.replay));
-          devices.push({
-            serial,
-            artifacts: {
-              ci: captured.conveyedInformation,
-              ...(captured.ownerCertificate ? { oc: captured.ownerCertificate } : {}),
-              ...(captured.ownershipVoucher ? { ov: captured.ownershipVoucher } : {}),
-            },
-          });
-          continue;
-        }
-        const wire = serverRecord(topology, { placements, images, pkiDir, pki }, record);
+      const context = { placements, images, pkiDir, pki };
+      // The artifacts a server record makes, signed as the record says.
+      const txtArtifacts = (serial: string, wire: Record<string, unknown>, sign: boolean) => {
         const doc = wire.redirect
           ? {
               'ietf-sztp-conveyed-info:redirect-information': {
@@ -413,11 +395,19 @@ export async function prepareLab(
               },
             }
           : { 'ietf-sztp-conveyed-info:onboarding-information': wire.onboarding };
-        const set = await createArtifacts(pki, {
-          serial,
-          input: Buffer.from(JSON.stringify(doc)),
-          sign: record.signed,
-        });
+        return createArtifacts(pki, { serial, input: Buffer.from(JSON.stringify(doc)), sign });
+      };
+      for (const [serial, server] of Object.entries(spec.txt)) {
+        const record = topology.records[server]?.[serial];
+        if (!record)
+          throw new LabError(
+            'TOPOLOGY_INVALID',
+            `dns "${name}": no record for ${serial} on ${server}`,
+          );
+        // Captured bootstrapping data goes into TXT as it is, like the server answers it.
+        const set = record.replay
+          ? readCapturedOutput(record.replay, displayName(record.replay))
+          : await txtArtifacts(serial, serverRecord(topology, context, record), record.signed);
         devices.push({
           serial,
           artifacts: {
